@@ -1,0 +1,57 @@
+# The two commands a newcomer needs: `make run` and `make test`. Plain `make` lists the rest.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+
+.DEFAULT_GOAL := help
+.PHONY: help run worker test test-integration lint format migrations-check deploy-check clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(PY):
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(PY) requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+.env:
+	@echo "Creating .env for development (DJANGO_DEBUG=true); see .env.example for every setting."
+	@printf '# Development settings, made by `make run`; never commit this file.\nDJANGO_DEBUG=true\n' > .env
+
+run: $(VENV)/.installed .env ## Install, migrate, seed the demo, serve on :8000 with a worker and beat
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py seed_demo
+	@echo "Portal on http://127.0.0.1:8000 (review site: /admin/). Ctrl-C stops everything."
+	$(BIN)/honcho --procfile Procfile.dev start
+
+worker: $(VENV)/.installed ## Run a Celery worker for every queue (needs the same settings as the web)
+	$(BIN)/celery --app portal worker --queues default,evidence,briefs --loglevel INFO
+
+test: $(VENV)/.installed-dev ## Run the whole suite (SQLite and eager tasks unless DATABASE_URL/REDIS_URL are set)
+	$(BIN)/pytest
+
+test-integration: $(VENV)/.installed-dev ## Only the tests against real PostgreSQL, Redis and a worker
+	$(BIN)/pytest tests/integration
+
+lint: $(VENV)/.installed-dev ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev ## Format and fix what ruff can
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrations-check: $(VENV)/.installed ## Fail if a model change has no migration
+	DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+
+clean: ## Remove the virtual environment and local data (database, files, broker)
+	rm -rf $(VENV) var staticfiles
