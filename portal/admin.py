@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEvent, Membership, Organisation, User
+from .models import AuditEvent, Invitation, Membership, Organisation, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -55,3 +55,42 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitations are made, accepted and withdrawn on the portal's pages; here they are shown."""
+
+    list_display = [
+        "email",
+        "organisation",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "revoked_at",
+    ]
+    list_filter = ["role"]
+    list_select_related = ["organisation", "invited_by"]
+    search_fields = ["email", "organisation__name"]
+    exclude = ["token_hash"]
+    readonly_fields = [
+        "organisation",
+        "email",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "revoked_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False  # an invitation made here would have no emailed link
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # withdraw it instead, which the audit log records

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django_countries",
     "crispy_forms",
     "crispy_bootstrap5",
 ]
@@ -201,6 +202,10 @@ STORAGES = {
         )
     },
 }
+# Evidence files up to this size (2 GiB by default), enforced while the upload streams in.
+EVIDENCE_MAX_UPLOAD_SIZE = env.int("PORTAL_MAX_UPLOAD_BYTES", default=2 * 1024**3)
+# Uploads stream to private temporary files beside the store (a rename, not a copy, to keep).
+FILE_UPLOAD_TEMP_DIR = str(private_dir(DATA_DIR / "tmp"))
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
@@ -305,4 +310,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # WeasyPrint logs every rendering step at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

@@ -48,6 +48,24 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("organisation/", views.organisation, name="organisation"),
+    path(
+        "organisation/<slug:slug>/invite/",
+        views.organisation_invite,
+        name="organisation-invite",
+    ),
+    path(
+        "organisation/<slug:slug>/members/<int:pk>/remove/",
+        views.organisation_member_remove,
+        name="organisation-member-remove",
+    ),
+    path(
+        "organisation/<slug:slug>/invitations/<int:pk>/revoke/",
+        views.organisation_invitation_revoke,
+        name="organisation-invitation-revoke",
+    ),
+    # Public: the invited person may not have an account yet (the view is @login_not_required).
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation-accept"),
     path("dossiers/", include("submissions.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,10 +1,22 @@
-from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from urllib.parse import urlencode
 
-from . import health
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import login, password_validation
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import health, services
+from .models import Invitation, Membership, Organisation, User
 
 
 @login_not_required
@@ -26,3 +38,231 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "failing": failing,
     }
     return JsonResponse(body, status=503 if failing else 200)
+
+
+# Organisation members and invitations
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(
+        label=gettext_lazy("Email address"),
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    role = forms.ChoiceField(
+        label=gettext_lazy("Role"), choices=Membership.Role.choices, initial=Membership.Role.MEMBER
+    )
+
+
+class NewAccountForm(forms.Form):
+    """The name and password of an account created by accepting an invitation."""
+
+    full_name = forms.CharField(
+        label=gettext_lazy("Your name"),
+        max_length=200,
+        required=False,
+        help_text=gettext_lazy("Optional. The other members of the organisation see it."),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    password = forms.CharField(
+        label=gettext_lazy("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password_again = forms.CharField(
+        label=gettext_lazy("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        first, second = cleaned.get("password"), cleaned.get("password_again")
+        if first and second and first != second:
+            self.add_error("password_again", _("The two passwords are not the same."))
+        return cleaned
+
+
+def _organisation_sections(user, forms_by_organisation: dict[int, InviteForm] | None = None):
+    """Return, for each of `user`'s organisations, its members and pending invitations."""
+    memberships = (
+        Membership.objects.filter(user=user)
+        .select_related("organisation")
+        .prefetch_related(
+            Prefetch(
+                "organisation__memberships",
+                queryset=Membership.objects.select_related("user").order_by("user__email"),
+                to_attr="member_list",
+            ),
+            Prefetch(
+                "organisation__invitations",
+                queryset=Invitation.objects.pending()
+                .select_related("invited_by")
+                .order_by("email"),
+                to_attr="pending_invitations",
+            ),
+        )
+        .order_by("organisation__name")
+    )
+    forms_by_organisation = forms_by_organisation or {}
+    sections = []
+    for membership in memberships:
+        organisation = membership.organisation
+        is_admin = membership.role == Membership.Role.ADMIN
+        form = None
+        if is_admin:
+            form = forms_by_organisation.get(organisation.pk) or InviteForm(
+                auto_id=_invite_form_auto_id(organisation)
+            )
+        sections.append(
+            {
+                "organisation": organisation,
+                "is_admin": is_admin,
+                "members": organisation.member_list,
+                "invitations": organisation.pending_invitations,
+                "form": form,
+            }
+        )
+    return sections
+
+
+def _invite_form_auto_id(organisation: Organisation) -> str:
+    # Each organisation's form gets its own ids, so that labels stay unique on the page.
+    return "id_invite_" + str(organisation.pk) + "_%s"
+
+
+def _organisation_for(user, slug: str) -> Organisation:
+    """Return the organisation `user` belongs to; any other is a 404, as if it did not exist."""
+    return get_object_or_404(Organisation.objects.filter(memberships__user=user), slug=slug)
+
+
+@require_GET
+def organisation(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "portal/organisation_detail.html",
+        {"sections": _organisation_sections(request.user)},
+    )
+
+
+@require_POST
+def organisation_invite(request: HttpRequest, slug: str) -> HttpResponse:
+    organisation = _organisation_for(request.user, slug)
+    form = InviteForm(request.POST, auto_id=_invite_form_auto_id(organisation))
+    if form.is_valid():
+        try:
+            invitation = services.invite_member(
+                organisation,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                by=request.user,
+                build_absolute_uri=request.build_absolute_uri,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("An invitation is on its way to %(email)s.") % {"email": invitation.email},
+            )
+            return redirect("organisation")
+    sections = _organisation_sections(request.user, {organisation.pk: form})
+    return render(request, "portal/organisation_detail.html", {"sections": sections}, status=400)
+
+
+@require_POST
+def organisation_member_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    organisation = _organisation_for(request.user, slug)
+    membership = get_object_or_404(
+        Membership.objects.select_related("user"), organisation=organisation, pk=pk
+    )
+    try:
+        services.remove_member(membership, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("%(email)s is no longer a member of %(organisation)s.")
+            % {"email": membership.user.email, "organisation": organisation.name},
+        )
+    return redirect("organisation")
+
+
+@require_POST
+def organisation_invitation_revoke(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    organisation = _organisation_for(request.user, slug)
+    invitation = get_object_or_404(Invitation, organisation=organisation, pk=pk)
+    try:
+        services.revoke_invitation(invitation, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("The invitation to %(email)s was withdrawn.") % {"email": invitation.email},
+        )
+    return redirect("organisation")
+
+
+@login_not_required
+@never_cache
+@sensitive_post_parameters("password", "password_again")
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """Let the invited person join: create an account, or confirm while signed in."""
+    try:
+        invitation = services.find_invitation(token)
+    except ValidationError as error:
+        return render(
+            request,
+            "portal/invitation_accept.html",
+            {"problem": " ".join(error.messages)},
+            status=404 if error.code == "unknown" else 410,
+        )
+
+    user = request.user if request.user.is_authenticated else None
+    account_exists = user is None and User.objects.filter(email__iexact=invitation.email).exists()
+    wrong_user = user is not None and user.email.casefold() != invitation.email.casefold()
+    form = NewAccountForm(request.POST or None) if user is None and not account_exists else None
+    problem = ""
+
+    if request.method == "POST" and not account_exists and not wrong_user:
+        if form is None or form.is_valid():
+            fields = form.cleaned_data if form is not None else {}
+            try:
+                membership = services.accept_invitation(
+                    token,
+                    user=user,
+                    password=fields.get("password"),
+                    full_name=fields.get("full_name", ""),
+                )
+            except ValidationError as error:
+                if form is not None and hasattr(error, "error_dict"):
+                    form.add_error(None, error)
+                else:
+                    problem = " ".join(error.messages)
+            else:
+                if user is None:
+                    # The emailed link proved the address: sign the new account in at once.
+                    login(request, membership.user)
+                messages.success(
+                    request,
+                    _("Welcome to %(organisation)s.")
+                    % {"organisation": membership.organisation.name},
+                )
+                return redirect("organisation")
+
+    return render(
+        request,
+        "portal/invitation_accept.html",
+        {
+            "invitation": invitation,
+            "form": form,
+            "account_exists": account_exists,
+            "wrong_user": wrong_user,
+            "problem": problem,
+            "login_url": reverse("login") + "?" + urlencode({"next": request.path}),
+        },
+        status=400 if request.method == "POST" else 200,
+    )

@@ -75,9 +75,7 @@ def load_checklist(path: Path = DATA_FILE, apps=global_apps) -> str:
         )
         regimes[regime.key] = regime
         coverage = row.get("coverage") or {}
-        RegimeCoverage.objects.filter(regime=regime).exclude(
-            category__code__in=coverage
-        ).delete()
+        RegimeCoverage.objects.filter(regime=regime).exclude(category__code__in=coverage).delete()
         for code, cell in coverage.items():
             RegimeCoverage.objects.update_or_create(
                 regime=regime,
@@ -110,9 +108,7 @@ def load_checklist(path: Path = DATA_FILE, apps=global_apps) -> str:
         )
         keys = active if row["regimes"] == "ALL" else row["regimes"]
         overrides = row.get("level_by_regime") or {}
-        RegimeCriterion.objects.filter(criterion=criterion).exclude(
-            regime__key__in=keys
-        ).delete()
+        RegimeCriterion.objects.filter(criterion=criterion).exclude(regime__key__in=keys).delete()
         for key in keys:
             RegimeCriterion.objects.update_or_create(
                 regime=regimes[key],
@@ -177,9 +173,9 @@ def completeness_for(dossiers) -> dict[int, list[RegimeCompleteness]]:
         ).prefetch_related("checklist__criterion")
     }
     kinds: dict[int, set[str]] = {pk: set() for pk in ids}
-    for dossier_id, kind in Subject.objects.filter(dossier_id__in=ids).values_list(
-        "dossier_id", "kind"
-    ).distinct():
+    for dossier_id, kind in (
+        Subject.objects.filter(dossier_id__in=ids).values_list("dossier_id", "kind").distinct()
+    ):
         kinds[dossier_id].add(kind)
     for dossier_id in (
         Evidence.objects.filter(dossier_id__in=ids, kind="link")
@@ -203,9 +199,10 @@ def completeness_for(dossiers) -> dict[int, list[RegimeCompleteness]]:
             row = RegimeCompleteness(regime=regime)
             for item in regime.checklist.all():
                 criterion = item.criterion
-                if criterion.applies_to not in always and criterion.applies_to not in kinds[
-                    dossier_id
-                ]:
+                if (
+                    criterion.applies_to not in always
+                    and criterion.applies_to not in kinds[dossier_id]
+                ):
                     continue
                 answer = answers.get((dossier_id, regime_id, criterion.pk))
                 if item.level == "blocking":

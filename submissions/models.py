@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
 
 from portal.crypto import EncryptedTextField
 
@@ -176,9 +177,7 @@ class Criterion(models.Model):
     guidance = models.TextField(blank=True)
     basis = models.TextField(blank=True, help_text=_("Why the portal asks: sources."))
     level = models.CharField(max_length=10, choices=Level.choices)
-    applies_to = models.CharField(
-        max_length=20, choices=AppliesTo.choices, default=AppliesTo.ALL
-    )
+    applies_to = models.CharField(max_length=20, choices=AppliesTo.choices, default=AppliesTo.ALL)
     step = models.CharField(max_length=20, choices=Step.choices, default=Step.CHECKLIST)
     position = models.PositiveSmallIntegerField(default=0)
 
@@ -319,9 +318,9 @@ class Subject(models.Model):
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True)
     birth_date = PartialDateField(_("date of birth"), blank=True)
     birth_place = models.CharField(_("place of birth"), max_length=200, blank=True)
-    nationalities = models.JSONField(_("nationalities"), default=list, blank=True)
+    nationalities = CountryField(_("nationalities"), multiple=True, blank=True)
     registration_number = models.CharField(_("registration number"), max_length=100, blank=True)
-    jurisdiction = models.CharField(_("jurisdiction of registration"), max_length=2, blank=True)
+    jurisdiction = CountryField(_("jurisdiction of registration"), blank=True)
     legal_form = models.CharField(_("legal form"), max_length=100, blank=True)
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -343,7 +342,7 @@ class IdentityDocument(models.Model):
     subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="documents")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     number = models.CharField(_("number"), max_length=100)
-    country = models.CharField(_("issuing country"), max_length=2, blank=True)
+    country = CountryField(_("issuing country"), blank=True)
     issued_on = PartialDateField(_("issued"), blank=True)
     expires_on = PartialDateField(_("expires"), blank=True)
 
@@ -355,7 +354,7 @@ class PositionHeld(models.Model):
     subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="positions")
     title = models.CharField(_("position"), max_length=200)
     organisation = models.CharField(_("organisation or body"), max_length=200, blank=True)
-    country = models.CharField(_("country"), max_length=2, blank=True)
+    country = CountryField(_("country"), blank=True)
     start = PartialDateField(_("from"), blank=True)
     end = PartialDateField(_("until"), blank=True, help_text=_("Leave empty if still held."))
 
@@ -379,7 +378,7 @@ class JurisdictionLink(models.Model):
 
     subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="links")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    country = models.CharField(_("country"), max_length=2)
+    country = CountryField(_("country"))
     description = models.CharField(_("description"), max_length=500)
 
     def __str__(self) -> str:
@@ -397,7 +396,7 @@ class Incident(models.Model):
     )
     start_date = PartialDateField(_("date (or first day)"))
     end_date = PartialDateField(_("last day"), blank=True, help_text=_("For a date range."))
-    country = models.CharField(_("country"), max_length=2)
+    country = CountryField(_("country"))
     place = models.CharField(_("place"), max_length=200, blank=True)
     narrative = models.TextField(_("what happened"))
     victims_count = models.PositiveIntegerField(_("number of victims"), null=True, blank=True)
@@ -447,6 +446,7 @@ CREDIBILITY = [
     ("6", _("6: Truth cannot be judged")),
 ]
 
+
 class Source(models.Model):
     """A witness, victim or other source. Identity and contact are encrypted at rest."""
 
@@ -461,9 +461,7 @@ class Source(models.Model):
     dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="sources")
     pseudonym = models.CharField(_("pseudonym"), max_length=40)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    reliability = models.CharField(
-        _("reliability"), max_length=1, choices=RELIABILITY, blank=True
-    )
+    reliability = models.CharField(_("reliability"), max_length=1, choices=RELIABILITY, blank=True)
     reliability_reason = models.TextField(_("why this grade"), blank=True)
     identity = EncryptedTextField(_("real name and identifying details"), blank=True)
     contact = EncryptedTextField(_("contact details"), blank=True)
@@ -496,14 +494,10 @@ class Consent(models.Model):
     withdrawn_on = models.DateField(null=True, blank=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["source", "regime"], name="consent_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["source", "regime"], name="consent_unique")]
 
     def __str__(self) -> str:
         return f"{self.source} -> {self.regime.key} ({self.scope})"
-
-
 
 
 def evidence_key(instance, filename: str) -> str:
@@ -599,9 +593,7 @@ class ChecklistAnswer(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["dossier", "regime", "criterion"], name="answer_unique"
-            )
+            models.UniqueConstraint(fields=["dossier", "regime", "criterion"], name="answer_unique")
         ]
 
     def __str__(self) -> str:

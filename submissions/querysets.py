@@ -4,14 +4,16 @@ from django.db.models import Exists, OuterRef, Q
 
 class DossierQuerySet(models.QuerySet):
     def visible_to(self, user) -> "DossierQuerySet":
-        """Return the dossiers `user` may see. Every view, admin page, download and export starts here."""
+        """Return the dossiers `user` may see: every view, admin page and export starts here."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
         from portal.models import Membership
         from reviews.models import Assignment
 
         # Members see their organisation's dossiers, drafts included.
-        rule = Q(Exists(Membership.objects.filter(organisation=OuterRef("organisation"), user=user)))
+        rule = Q(
+            Exists(Membership.objects.filter(organisation=OuterRef("organisation"), user=user))
+        )
         # Reviewers never see drafts: a draft is the NGO's own until it is submitted.
         if user.is_lead_reviewer:
             rule |= ~Q(status="draft")

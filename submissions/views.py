@@ -1,0 +1,717 @@
+"""The NGO's pages: dashboard, the filing steps, evidence, submission and receipt. Glue only."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from portal.models import Membership
+from reviews.models import InformationRequest
+
+from . import receipts, services, uploads
+from .checklist import completeness, completeness_for
+from .forms import (
+    AnswerForm,
+    ConsentForm,
+    DocumentFormSet,
+    DossierForm,
+    EvidenceDetailsForm,
+    EvidenceForm,
+    EvidenceLinkForm,
+    IncidentForm,
+    InvolvementFormSet,
+    LinkFormSet,
+    PositionFormSet,
+    ReplyForm,
+    SourceForm,
+    SubjectForm,
+    WithdrawForm,
+)
+from .models import Consent, Dossier, Evidence, Step
+
+# Helpers
+
+
+def _dossier(request: HttpRequest, reference: str) -> Dossier:
+    """The dossier named in the URL, if `request.user` may see it; 404 otherwise."""
+    return get_object_or_404(
+        Dossier.objects.visible_to(request.user).select_related("organisation"),
+        reference=reference,
+    )
+
+
+def _draft(request: HttpRequest, reference: str) -> Dossier:
+    dossier = _dossier(request, reference)
+    if not dossier.is_editable:
+        raise _Locked(dossier)
+    return dossier
+
+
+class _Locked(Exception):
+    def __init__(self, dossier):
+        self.dossier = dossier
+
+
+def _step(request, dossier, step, template, context):
+    """Render a filing step with the step list and the completeness meter beside it."""
+    return render(
+        request,
+        template,
+        {
+            "dossier": dossier,
+            "step": step,
+            "steps": Step,
+            "completeness": completeness(dossier),
+            **context,
+        },
+    )
+
+
+def _fail(request, error: Exception) -> None:
+    """Show a service's refusal as a message."""
+    if isinstance(error, ValidationError):
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.error(request, str(error))
+
+
+def filing_view(view):
+    """Common handling of the filing pages: never cached; a submitted dossier is read-only."""
+
+    @never_cache
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except (_Locked, services.NotEditable) as locked:
+            dossier = getattr(locked, "dossier", None)
+            messages.info(request, _("This dossier was submitted and can no longer be changed."))
+            if dossier is None:
+                return redirect("submissions:dossier-list")
+            return redirect(dossier)
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
+
+
+# Dashboard and the dossier
+
+
+@never_cache
+def dossier_list(request: HttpRequest) -> HttpResponse:
+    """The organisation's dossiers, with status, regimes, completeness and open questions."""
+    memberships = Membership.objects.filter(
+        user=request.user, organisation=OuterRef("organisation")
+    )
+    dossiers = list(
+        Dossier.objects.visible_to(request.user)
+        .filter(Exists(memberships))
+        .select_related("organisation")
+        .prefetch_related("target_regimes")
+        .annotate(
+            open_questions=Count(
+                "information_requests",
+                filter=Q(information_requests__answered_at__isnull=True),
+            )
+        )
+        .order_by("-updated_at")[:500]
+    )
+    rows = completeness_for(dossiers)
+    for dossier in dossiers:
+        dossier.meter = rows[dossier.pk]
+    can_file = Membership.objects.filter(user=request.user).exists()
+    return render(
+        request, "submissions/dossier_list.html", {"dossiers": dossiers, "can_file": can_file}
+    )
+
+
+@filing_view
+def dossier_create(request: HttpRequest) -> HttpResponse:
+    memberships = Membership.objects.filter(user=request.user).select_related("organisation")
+    if not memberships:
+        raise Http404
+    form = DossierForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        organisation = memberships[0].organisation
+        try:
+            dossier = services.create_dossier(
+                organisation=organisation,
+                by=request.user,
+                title=form.cleaned_data["title"],
+                summary=form.cleaned_data["summary"],
+                sensitivity=form.cleaned_data["sensitivity"],
+                target_regimes=form.cleaned_data["target_regimes"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Draft saved. Next: the people or entities accused."))
+            return redirect("submissions:subject-list", dossier.reference)
+    return render(request, "submissions/dossier_create.html", {"form": form})
+
+
+@filing_view
+def dossier_basics(request: HttpRequest, reference: str) -> HttpResponse:
+    dossier = _draft(request, reference)
+    form = DossierForm(request.POST or None, instance=dossier)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_dossier(dossier, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Basics saved."))
+            return redirect("submissions:subject-list", dossier.reference)
+    return _step(request, dossier, Step.BASICS, "submissions/step_basics.html", {"form": form})
+
+
+@never_cache
+def dossier_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    """Everything filed, for review before submitting, or read-only once submitted."""
+    dossier = _dossier(request, reference)
+    context = {
+        "subjects": dossier.subjects.prefetch_related("documents", "positions", "links"),
+        "incidents": dossier.incidents.select_related("category").prefetch_related(
+            "involvements__subject", "involvements__role"
+        ),
+        "exhibits": dossier.evidence.select_related("source"),
+        "sources": dossier.sources.prefetch_related("consent_records__regime"),
+        "requests": dossier.information_requests.prefetch_related("messages__author"),
+        "reply_form": ReplyForm(dossier=dossier),
+        "withdraw_form": WithdrawForm(),
+        "can_withdraw": dossier.can_move_to(Dossier.Status.WITHDRAWN),
+    }
+    return _step(request, dossier, Step.REVIEW, "submissions/dossier_detail.html", context)
+
+
+@require_POST
+def dossier_submit(request: HttpRequest, reference: str) -> HttpResponse:
+    dossier = _dossier(request, reference)
+    try:
+        services.submit_dossier(dossier, by=request.user)
+    except (ValidationError, PermissionDenied) as error:
+        _fail(request, error)
+        return redirect(dossier)
+    except services.TransitionNotAllowed:
+        messages.error(request, _("This dossier can no longer be submitted."))
+        return redirect(dossier)
+    messages.success(request, _("Dossier submitted. Keep this receipt."))
+    return redirect("submissions:dossier-receipt", dossier.reference)
+
+
+@never_cache
+def dossier_receipt(request: HttpRequest, reference: str) -> HttpResponse:
+    dossier = _dossier(request, reference)
+    if dossier.submitted_at is None:
+        raise Http404
+    return render(request, "submissions/receipt.html", receipts.context(dossier))
+
+
+@never_cache
+def dossier_receipt_pdf(request: HttpRequest, reference: str) -> HttpResponse:
+    dossier = _dossier(request, reference)
+    if dossier.submitted_at is None:
+        raise Http404
+    response = HttpResponse(receipts.render_pdf(dossier, request), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="receipt-{dossier.reference}.pdf"'
+    return response
+
+
+@require_POST
+def dossier_withdraw(request: HttpRequest, reference: str) -> HttpResponse:
+    dossier = _dossier(request, reference)
+    form = WithdrawForm(request.POST)
+    form.is_valid()
+    try:
+        services.withdraw_dossier(dossier, by=request.user, reason=form.cleaned_data["reason"])
+    except PermissionDenied as error:
+        _fail(request, error)
+    except services.TransitionNotAllowed:
+        messages.error(
+            request, _("Reviewers have decided on this dossier: it cannot be withdrawn.")
+        )
+    else:
+        messages.success(request, _("Dossier withdrawn."))
+    return redirect(dossier)
+
+
+@require_POST
+def request_reply(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    dossier = _dossier(request, reference)
+    question = get_object_or_404(InformationRequest, dossier=dossier, pk=pk)
+    form = ReplyForm(request.POST, dossier=dossier)
+    if not form.is_valid():
+        messages.error(request, _("Write an answer before sending it."))
+        return redirect(dossier)
+    try:
+        services.reply_to_information_request(
+            question,
+            by=request.user,
+            body=form.cleaned_data["body"],
+            evidence=form.cleaned_data["evidence"],
+        )
+    except (ValidationError, PermissionDenied, services.TransitionNotAllowed) as error:
+        _fail(request, error)
+    else:
+        messages.success(request, _("Answer sent to the reviewers."))
+    return redirect(dossier)
+
+
+# Subjects
+
+
+@filing_view
+def subject_list(request: HttpRequest, reference: str) -> HttpResponse:
+    dossier = _draft(request, reference)
+    subjects = dossier.subjects.prefetch_related("documents", "positions", "links")
+    return _step(
+        request, dossier, Step.SUBJECTS, "submissions/step_subjects.html", {"subjects": subjects}
+    )
+
+
+@filing_view
+def subject_edit(request: HttpRequest, reference: str, pk: int | None = None) -> HttpResponse:
+    dossier = _draft(request, reference)
+    subject = get_object_or_404(dossier.subjects, pk=pk) if pk else None
+    data = request.POST or None
+    form = SubjectForm(data, instance=subject)
+    formsets = {
+        "documents": DocumentFormSet(data, instance=subject, prefix="documents"),
+        "positions": PositionFormSet(data, instance=subject, prefix="positions"),
+        "links": LinkFormSet(data, instance=subject, prefix="links"),
+    }
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and all(f.is_valid() for f in formsets.values())
+    ):
+        try:
+            services.save_subject(
+                dossier,
+                by=request.user,
+                subject=subject,
+                fields=form.cleaned_data,
+                **formsets,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Subject saved."))
+            return redirect("submissions:subject-list", dossier.reference)
+    return _step(
+        request,
+        dossier,
+        Step.SUBJECTS,
+        "submissions/subject_form.html",
+        {"form": form, "formsets": formsets, "subject": subject},
+    )
+
+
+@filing_view
+@require_POST
+def subject_remove(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    dossier = _draft(request, reference)
+    services.remove_subject(get_object_or_404(dossier.subjects, pk=pk), by=request.user)
+    messages.success(request, _("Subject removed."))
+    return redirect("submissions:subject-list", dossier.reference)
+
+
+# Incidents
+
+
+@filing_view
+def incident_list(request: HttpRequest, reference: str) -> HttpResponse:
+    dossier = _draft(request, reference)
+    incidents = dossier.incidents.select_related("category").prefetch_related(
+        "involvements__subject", "involvements__role"
+    )
+    return _step(
+        request,
+        dossier,
+        Step.INCIDENTS,
+        "submissions/step_incidents.html",
+        {"incidents": incidents, "has_subjects": dossier.subjects.exists()},
+    )
+
+
+@filing_view
+def incident_edit(request: HttpRequest, reference: str, pk: int | None = None) -> HttpResponse:
+    dossier = _draft(request, reference)
+    incident = get_object_or_404(dossier.incidents, pk=pk) if pk else None
+    data = request.POST or None
+    form = IncidentForm(data, instance=incident)
+    initial = (
+        [
+            {"subject": i.subject, "role": i.role, "description": i.description}
+            for i in incident.involvements.select_related("subject", "role")
+        ]
+        if incident
+        else []
+    )
+    involvements = InvolvementFormSet(
+        data,
+        initial=initial,
+        prefix="involvements",
+        form_kwargs={"subjects": dossier.subjects.all()},
+    )
+    if request.method == "POST" and form.is_valid() and involvements.is_valid():
+        rows = [
+            {key: f.cleaned_data[key] for key in ("subject", "role", "description")}
+            for f in involvements.forms
+            if f.cleaned_data.get("subject") and not f.cleaned_data.get("DELETE")
+        ]
+        try:
+            services.save_incident(
+                dossier,
+                by=request.user,
+                incident=incident,
+                fields=form.cleaned_data,
+                involvements=rows,
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("Incident saved."))
+            return redirect("submissions:incident-list", dossier.reference)
+    return _step(
+        request,
+        dossier,
+        Step.INCIDENTS,
+        "submissions/incident_form.html",
+        {"form": form, "involvements": involvements, "incident": incident},
+    )
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+@filing_view
+@require_POST
+def incident_remove(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    dossier = _draft(request, reference)
+    services.remove_incident(get_object_or_404(dossier.incidents, pk=pk), by=request.user)
+    messages.success(request, _("Incident removed."))
+    return redirect("submissions:incident-list", dossier.reference)
+
+
+# Sources and witnesses
+
+
+@filing_view
+def source_list(request: HttpRequest, reference: str) -> HttpResponse:
+    dossier = _draft(request, reference)
+    sources = dossier.sources.prefetch_related(
+        Prefetch(
+            "consent_records",
+            queryset=Consent.objects.select_related("regime"),
+            to_attr="consent_list",
+        )
+    ).annotate(exhibits=Count("evidence"))
+    return _step(
+        request, dossier, Step.SOURCES, "submissions/step_sources.html", {"sources": sources}
+    )
+
+
+@filing_view
+def source_edit(request: HttpRequest, reference: str, pk: int | None = None) -> HttpResponse:
+    dossier = _draft(request, reference)
+    source = get_object_or_404(dossier.sources, pk=pk) if pk else None
+    data = request.POST or None
+    form = SourceForm(data, instance=source)
+    existing = (
+        {c.regime_id: c for c in source.consent_records.filter(withdrawn_on__isnull=True)}
+        if source
+        else {}
+    )
+    consent_forms = []
+    for regime in dossier.target_regimes.all():
+        record = existing.get(regime.pk)
+        initial = (
+            {
+                "given": True,
+                "scope": record.scope,
+                "given_on": record.given_on,
+                "method": record.method,
+            }
+            if record
+            else {}
+        )
+        consent_forms.append(
+            ConsentForm(data, initial=initial, regime=regime, prefix=f"consent-{regime.pk}")
+        )
+    if request.method == "POST" and form.is_valid() and all(f.is_valid() for f in consent_forms):
+        consents = [
+            {"regime": f.regime, **{k: f.cleaned_data[k] for k in ("scope", "given_on", "method")}}
+            for f in consent_forms
+            if f.cleaned_data["given"]
+        ]
+        try:
+            services.save_source(
+                dossier, by=request.user, source=source, fields=form.cleaned_data, consents=consents
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(
+                request, _("Source saved. Identity and contact details are encrypted.")
+            )
+            return redirect("submissions:source-list", dossier.reference)
+    return _step(
+        request,
+        dossier,
+        Step.SOURCES,
+        "submissions/source_form.html",
+        {"form": form, "consent_forms": consent_forms, "source": source},
+    )
+
+
+@filing_view
+@require_POST
+def source_remove(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    dossier = _draft(request, reference)
+    services.remove_source(get_object_or_404(dossier.sources, pk=pk), by=request.user)
+    messages.success(request, _("Source removed."))
+    return redirect("submissions:source-list", dossier.reference)
+
+
+# Evidence
+
+
+@filing_view
+def evidence_list(request: HttpRequest, reference: str) -> HttpResponse:
+    dossier = _draft(request, reference)
+    exhibits = dossier.evidence.select_related("source").annotate(
+        incident_count=Count("incidents", distinct=True)
+    )
+    return _step(
+        request,
+        dossier,
+        Step.EVIDENCE,
+        "submissions/step_evidence.html",
+        {
+            "exhibits": exhibits,
+            "details_form": EvidenceDetailsForm(dossier=dossier),
+            "link_form": EvidenceLinkForm(dossier=dossier),
+            "max_upload_mb": uploads.max_upload_size() // (1024 * 1024),
+        },
+    )
+
+
+@uploads.with_hashing_upload_handler
+@require_POST
+def evidence_upload(request: HttpRequest, reference: str) -> HttpResponse:
+    """
+    Receive one or more files. Each is streamed to a temporary file and hashed on the way in
+    (uploads.py), checked, then kept; every file gets its own message.
+    """
+    dossier = _dossier(request, reference)
+    wants_json = request.headers.get("Accept", "").startswith("application/json")
+    form = EvidenceDetailsForm(request.POST, dossier=dossier)
+    results = []  # (ok, message, evidence id or None)
+    handler = request.upload_handlers[0]
+    for name, reason in handler.rejected:
+        results.append((False, uploads.rejection_message(name, reason), None))
+    files = request.FILES.getlist("files")
+    if not files and not results:
+        results.append((False, _("Choose at least one file."), None))
+    if files and not form.is_valid():
+        results.append(
+            (
+                False,
+                _("Check the details of the upload: %(errors)s")
+                % {"errors": " ".join(e for errors in form.errors.values() for e in errors)},
+                None,
+            )
+        )
+        files = []
+    for upload in files:
+        problem = uploads.check_upload(upload)
+        if problem:
+            results.append((False, problem, None))
+            upload.close()
+            continue
+        try:
+            evidence = services.attach_evidence_file(
+                dossier, by=request.user, upload=upload, details=form.cleaned_data
+            )
+        except (ValidationError, PermissionDenied, services.NotEditable) as error:
+            message = (
+                " ".join(error.messages)
+                if isinstance(error, ValidationError)
+                else (str(error) or _("You cannot add evidence to this dossier."))
+            )
+            results.append((False, message, None))
+        else:
+            results.append(
+                (
+                    True,
+                    _("%(name)s received (SHA-256 %(hash)s).")
+                    % {"name": evidence.original_name, "hash": evidence.sha256},
+                    evidence.pk,
+                )
+            )
+        finally:
+            upload.close()
+    if wants_json:
+        status = 200 if all(ok for ok, *_ in results) else 400
+        return JsonResponse(
+            {"results": [{"ok": ok, "message": m, "evidence": pk} for ok, m, pk in results]},
+            status=status,
+        )
+    for ok, message, _pk in results:
+        (messages.success if ok else messages.error)(request, message)
+    return redirect(_evidence_return(dossier))
+
+
+def _evidence_return(dossier: Dossier) -> str:
+    if dossier.status == Dossier.Status.DRAFT:
+        return reverse("submissions:evidence-list", args=[dossier.reference])
+    return dossier.get_absolute_url()
+
+
+@require_POST
+def evidence_link(request: HttpRequest, reference: str) -> HttpResponse:
+    dossier = _dossier(request, reference)
+    form = EvidenceLinkForm(request.POST, dossier=dossier)
+    if form.is_valid():
+        try:
+            services.attach_evidence_link(dossier, by=request.user, details=form.cleaned_data)
+        except (ValidationError, PermissionDenied, services.NotEditable) as error:
+            _fail(request, error)
+        else:
+            messages.success(request, _("Web item added."))
+    else:
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+    return redirect(_evidence_return(dossier))
+
+
+@filing_view
+def evidence_edit(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    dossier = _draft(request, reference)
+    evidence = get_object_or_404(dossier.evidence, pk=pk)
+    form = EvidenceForm(request.POST or None, instance=evidence)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        incidents, criteria = data.pop("incidents"), data.pop("criteria")
+        services.update_evidence(
+            evidence, by=request.user, fields=data, incidents=incidents, criteria=criteria
+        )
+        messages.success(request, _("Exhibit saved."))
+        return redirect("submissions:evidence-list", dossier.reference)
+    return _step(
+        request,
+        dossier,
+        Step.EVIDENCE,
+        "submissions/evidence_form.html",
+        {"form": form, "evidence": evidence},
+    )
+
+
+@filing_view
+@require_POST
+def evidence_remove(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    dossier = _draft(request, reference)
+    services.remove_evidence(get_object_or_404(dossier.evidence, pk=pk), by=request.user)
+    messages.success(request, _("Exhibit removed."))
+    return redirect("submissions:evidence-list", dossier.reference)
+
+
+@never_cache
+def evidence_download(request: HttpRequest, reference: str, pk: int) -> FileResponse:
+    """Stream an exhibit to someone who may see its dossier, always as an attachment."""
+    evidence = get_object_or_404(
+        Evidence.objects.visible_to(request.user).files(), dossier__reference=reference, pk=pk
+    )
+    response = FileResponse(
+        evidence.file.open("rb"),
+        as_attachment=True,
+        filename=evidence.original_name,
+        content_type="application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@never_cache
+def evidence_thumbnail(request: HttpRequest, reference: str, pk: int) -> FileResponse:
+    evidence = get_object_or_404(
+        Evidence.objects.visible_to(request.user).exclude(thumbnail=""),
+        dossier__reference=reference,
+        pk=pk,
+    )
+    return FileResponse(evidence.thumbnail.open("rb"), content_type="image/jpeg")
+
+
+# Checklist
+
+
+@filing_view
+def checklist(request: HttpRequest, reference: str, regime: str | None = None) -> HttpResponse:
+    dossier = _draft(request, reference)
+    regimes = list(dossier.target_regimes.all())
+    if not regimes:
+        messages.info(request, _("Choose the governments to address first."))
+        return redirect("submissions:dossier-basics", dossier.reference)
+    if regime is None:
+        return redirect("submissions:checklist", dossier.reference, regimes[0].key)
+    current = next((r for r in regimes if r.key == regime), None)
+    if current is None:
+        raise Http404
+    items = list(current.checklist.select_related("criterion"))
+    answers = {
+        a.criterion_id: a
+        for a in dossier.answers.filter(regime=current).prefetch_related("evidence")
+    }
+    exhibits = dossier.evidence.all()
+    data = request.POST or None
+    forms = []
+    for item in items:
+        answer = answers.get(item.criterion_id)
+        initial = (
+            {
+                "status": answer.status,
+                "explanation": answer.explanation,
+                "evidence": list(answer.evidence.all()),
+            }
+            if answer
+            else {}
+        )
+        forms.append(
+            AnswerForm(
+                data, initial=initial, item=item, exhibits=exhibits, prefix=item.criterion.code
+            )
+        )
+    if request.method == "POST" and all(f.is_valid() for f in forms):
+        services.answer_checklist(
+            dossier,
+            current,
+            by=request.user,
+            answers=[{"criterion": f.item.criterion, **f.cleaned_data} for f in forms],
+        )
+        messages.success(request, _("Answers for %(regime)s saved.") % {"regime": current.name})
+        following = regimes[regimes.index(current) + 1 :]
+        if following:
+            return redirect("submissions:checklist", dossier.reference, following[0].key)
+        return redirect(dossier)
+    elif request.method == "POST":
+        messages.error(request, _("Some answers need a correction: see the items marked below."))
+    return _step(
+        request,
+        dossier,
+        Step.CHECKLIST,
+        "submissions/step_checklist.html",
+        {"regimes": regimes, "regime": current, "forms": forms},
+    )

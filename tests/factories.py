@@ -4,6 +4,8 @@ import factory
 from django.contrib.auth.hashers import make_password
 
 from portal.models import Membership, Organisation, User
+from submissions import services
+from submissions.models import Dossier, Incident, Regime, Source, Subject, ViolationCategory
 
 PASSWORD = "correct-horse-battery-staple"
 _PASSWORD_HASH = make_password(PASSWORD)
@@ -43,3 +45,77 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory, membership=None)
     organisation = factory.SubFactory(OrganisationFactory)
     role = Membership.Role.MEMBER
+
+
+# Submissions
+
+
+class DossierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Dossier
+        skip_postgeneration_save = True
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    created_by = factory.LazyAttribute(
+        lambda o: o.organisation.memberships.first().user
+        if o.organisation.memberships.exists()
+        else UserFactory(membership__organisation=o.organisation)
+    )
+    title = factory.Sequence(lambda n: f"Dossier {n}")
+    summary = "Who did what to whom, when and where."
+
+    @factory.post_generation
+    def target_regimes(self, create, extracted, **kwargs):
+        if create:
+            self.target_regimes.set(extracted or [Regime.objects.get(key="GB-HR")])
+
+
+class SubjectFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Subject
+
+    dossier = factory.SubFactory(DossierFactory)
+    name = "Ivan Petrov"
+    name_original = "Иван Петров"
+    birth_date = "1970-03"
+    nationalities = ["RU"]
+
+
+class IncidentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Incident
+
+    dossier = factory.SubFactory(DossierFactory)
+    title = "Detention and torture of a journalist"
+    category = factory.LazyFunction(lambda: ViolationCategory.objects.get(code="torture"))
+    start_date = "2023-05"
+    country = "RU"
+    place = "Moscow"
+    narrative = "The journalist was detained and tortured."
+    victims_count = 1
+
+
+class SourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Source
+
+    dossier = factory.SubFactory(DossierFactory)
+    pseudonym = factory.Sequence(lambda n: f"W-{n + 1}")
+    kind = "witness"
+    identity = "Maria Ivanova, born 1985, Kazan"
+    contact = "+7 900 000 00 00"
+
+
+def answer_all_blocking(dossier, by):
+    """Answer every blocking item of every target regime as met (a dossier ready to submit)."""
+    for regime in dossier.target_regimes.all():
+        items = regime.checklist.filter(level="blocking").select_related("criterion")
+        services.answer_checklist(
+            dossier,
+            regime,
+            by=by,
+            answers=[
+                {"criterion": item.criterion, "status": "met", "explanation": "See exhibits."}
+                for item in items
+            ],
+        )

@@ -1,0 +1,159 @@
+/*
+ * Filing pages: upload progress, confirmations, and keeping typed text safe.
+ * Loaded as a file (no inline script); every page works without it.
+ */
+(function () {
+  "use strict";
+
+  // Uploads: send each file on its own request, with a progress bar per file.
+  function uploadOne(form, file, list) {
+    return new Promise(function (resolve) {
+      var item = document.createElement("li");
+      var label = document.createElement("span");
+      var bar = document.createElement("progress");
+      label.textContent = file.name + " ";
+      bar.max = 100;
+      bar.value = 0;
+      bar.setAttribute("aria-label", file.name);
+      item.appendChild(label);
+      item.appendChild(bar);
+      list.appendChild(item);
+
+      var data = new FormData(form);
+      data.delete("files");
+      data.append("files", file, file.name);
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.addEventListener("progress", function (event) {
+        if (event.lengthComputable) bar.value = Math.round((100 * event.loaded) / event.total);
+      });
+      xhr.addEventListener("load", function () {
+        var message = document.createElement("div");
+        message.className = "small";
+        try {
+          var results = JSON.parse(xhr.responseText).results;
+          message.textContent = results.map(function (r) { return r.message; }).join(" ");
+          message.classList.add(xhr.status === 200 ? "text-success" : "text-danger");
+        } catch (error) {
+          message.textContent = "The upload failed (" + xhr.status + "). Nothing was kept.";
+          message.classList.add("text-danger");
+        }
+        bar.value = 100;
+        item.appendChild(message);
+        resolve(xhr.status === 200);
+      });
+      xhr.addEventListener("error", function () {
+        var message = document.createElement("div");
+        message.className = "small text-danger";
+        message.textContent = "The connection broke during the upload. Nothing was kept: try again.";
+        item.appendChild(message);
+        resolve(false);
+      });
+      xhr.send(data);
+    });
+  }
+
+  document.querySelectorAll("form[data-upload]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      var input = form.querySelector("input[type=file]");
+      if (!input || !input.files.length || !window.FormData) return;
+      event.preventDefault();
+      var area = form.querySelector("[data-upload-progress]");
+      var list = document.createElement("ul");
+      list.className = "list-unstyled";
+      area.replaceChildren(list);
+      var button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      var files = Array.prototype.slice.call(input.files);
+      files.reduce(function (previous, file) {
+        return previous.then(function () { return uploadOne(form, file, list); });
+      }, Promise.resolve()).then(function () {
+        button.disabled = false;
+        var done = document.createElement("a");
+        done.href = window.location.pathname;
+        done.className = "btn btn-outline-secondary btn-sm";
+        done.textContent = "Show the exhibits";
+        area.appendChild(done);
+        input.value = "";
+      });
+    });
+  });
+
+  // Confirm destructive actions.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+
+  // Typed text survives a lost session or a closed page: a copy stays in this tab's
+  // sessionStorage until the portal confirms a save, and is offered back, never forced.
+  var storageKey = "portal-draft:" + window.location.pathname;
+  var saved = document.querySelector(".alert-success");
+  if (saved) {
+    Object.keys(sessionStorage).forEach(function (key) {
+      if (key.indexOf("portal-draft:") === 0) sessionStorage.removeItem(key);
+    });
+  }
+  document.querySelectorAll("form[data-preserve]").forEach(function (form) {
+    var dirty = false;
+    function fields() {
+      return Array.prototype.filter.call(form.elements, function (el) {
+        return el.name && el.type !== "file" && el.type !== "password" && el.type !== "hidden";
+      });
+    }
+    function snapshot() {
+      var values = {};
+      fields().forEach(function (el) {
+        if (el.type === "checkbox" || el.type === "radio") {
+          if (el.checked) (values[el.name] = values[el.name] || []).push(el.value);
+        } else if (el.multiple) {
+          values[el.name] = Array.prototype.map.call(el.selectedOptions, function (o) { return o.value; });
+        } else {
+          values[el.name] = el.value;
+        }
+      });
+      sessionStorage.setItem(storageKey, JSON.stringify({ at: new Date().toISOString(), values: values }));
+    }
+    function restore(values) {
+      fields().forEach(function (el) {
+        if (!(el.name in values)) {
+          if (el.type === "checkbox" || el.type === "radio") el.checked = false;
+          return;
+        }
+        var value = values[el.name];
+        if (el.type === "checkbox" || el.type === "radio") el.checked = value.indexOf(el.value) !== -1;
+        else if (el.multiple) Array.prototype.forEach.call(el.options, function (o) { o.selected = value.indexOf(o.value) !== -1; });
+        else el.value = value;
+      });
+    }
+    var stored = sessionStorage.getItem(storageKey);
+    if (stored && !saved && !document.getElementById("error-summary")) {
+      var draft = JSON.parse(stored);
+      var offer = document.createElement("div");
+      offer.className = "alert alert-warning d-flex gap-2 align-items-center";
+      offer.setAttribute("role", "status");
+      var text = document.createElement("span");
+      text.textContent = "This page has text you typed at " + new Date(draft.at).toLocaleString() + " that was not saved.";
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn btn-sm btn-warning";
+      button.textContent = "Put it back";
+      button.addEventListener("click", function () { restore(draft.values); offer.remove(); dirty = true; });
+      offer.appendChild(text);
+      offer.appendChild(button);
+      form.prepend(offer);
+    }
+    form.addEventListener("input", function () { dirty = true; snapshot(); });
+    form.addEventListener("change", function () { dirty = true; snapshot(); });
+    form.addEventListener("submit", function () { dirty = false; });
+    window.addEventListener("beforeunload", function (event) {
+      if (dirty) { event.preventDefault(); event.returnValue = ""; }
+    });
+  });
+
+  // Move focus to the error summary so that screen readers announce it.
+  var summary = document.getElementById("error-summary");
+  if (summary) summary.focus();
+})();

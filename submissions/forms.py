@@ -1,0 +1,350 @@
+"""Forms of the filing steps: they check shape only; services decide and save."""
+
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.forms import inlineformset_factory
+from django.utils.translation import gettext_lazy as _
+
+from .models import (
+    ChecklistAnswer,
+    Consent,
+    Dossier,
+    Evidence,
+    IdentityDocument,
+    Incident,
+    InvolvementRole,
+    JurisdictionLink,
+    PositionHeld,
+    Regime,
+    Source,
+    Subject,
+    ViolationCategory,
+)
+
+PARTIAL_DATE_HELP = _("Year (1975), year and month (1975-04) or full date (1975-04-23).")
+
+
+class PortalFormHelper(FormHelper):
+    """Layout only: our templates render the <form> tag and the buttons."""
+
+    form_tag = False
+    disable_csrf = True
+
+
+class StepForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = PortalFormHelper()
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.Textarea):
+                field.widget.attrs.setdefault("rows", 4)
+
+
+class DossierForm(StepForm):
+    target_regimes = forms.ModelMultipleChoiceField(
+        queryset=Regime.objects.open_for_submissions(),
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Governments and regimes to address"),
+        help_text=_("The checklist of each regime you choose must be met before you submit."),
+    )
+
+    class Meta:
+        model = Dossier
+        fields = ["title", "target_regimes", "summary", "sensitivity"]
+        help_texts = {
+            "title": _("A working title for your organisation; it is never sent to the subject."),
+            "summary": _("In a few sentences: who did what, to whom, when and where."),
+        }
+
+
+class LinesField(forms.CharField):
+    """A list of strings typed one per line."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        return [line.strip() for line in (value or "").splitlines() if line.strip()]
+
+
+class SubjectForm(StepForm):
+    aliases = LinesField(
+        label=_("Aliases, former names and other spellings"),
+        required=False,
+        help_text=_("One per line, in any script."),
+    )
+
+    class Meta:
+        model = Subject
+        fields = [
+            "kind",
+            "name",
+            "name_original",
+            "aliases",
+            "gender",
+            "birth_date",
+            "birth_place",
+            "nationalities",
+            "registration_number",
+            "jurisdiction",
+            "legal_form",
+            "notes",
+        ]
+        help_texts = {"birth_date": PARTIAL_DATE_HELP}
+
+
+def _partial_date_widgets(*names):
+    return {name: forms.TextInput(attrs={"placeholder": "YYYY-MM"}) for name in names}
+
+
+DocumentFormSet = inlineformset_factory(
+    Subject,
+    IdentityDocument,
+    fields=["kind", "number", "country", "issued_on", "expires_on"],
+    widgets=_partial_date_widgets("issued_on", "expires_on"),
+    extra=1,
+    can_delete=True,
+)
+PositionFormSet = inlineformset_factory(
+    Subject,
+    PositionHeld,
+    fields=["title", "organisation", "country", "start", "end"],
+    widgets=_partial_date_widgets("start", "end"),
+    extra=1,
+    can_delete=True,
+)
+LinkFormSet = inlineformset_factory(
+    Subject,
+    JurisdictionLink,
+    fields=["kind", "country", "description"],
+    extra=1,
+    can_delete=True,
+)
+
+
+class IncidentForm(StepForm):
+    category = forms.ModelChoiceField(
+        queryset=ViolationCategory.objects.filter(in_scope=True), label=_("Violation category")
+    )
+
+    class Meta:
+        model = Incident
+        fields = [
+            "title",
+            "category",
+            "start_date",
+            "end_date",
+            "country",
+            "place",
+            "victims_count",
+            "narrative",
+        ]
+        help_texts = {"start_date": PARTIAL_DATE_HELP, "end_date": PARTIAL_DATE_HELP}
+        widgets = {"narrative": forms.Textarea(attrs={"rows": 8})}
+
+
+class InvolvementForm(forms.Form):
+    subject = forms.ModelChoiceField(queryset=Subject.objects.none(), label=_("Subject"))
+    role = forms.ModelChoiceField(queryset=InvolvementRole.objects.all(), label=_("Role"))
+    description = forms.CharField(label=_("How"), required=False, max_length=500)
+
+    def __init__(self, *args, subjects=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["subject"].queryset = (
+            subjects if subjects is not None else Subject.objects.none()
+        )
+
+
+InvolvementFormSet = forms.formset_factory(InvolvementForm, extra=2, can_delete=True)
+
+
+class SourceForm(StepForm):
+    class Meta:
+        model = Source
+        fields = [
+            "pseudonym",
+            "kind",
+            "reliability",
+            "reliability_reason",
+            "identity",
+            "contact",
+            "safety_notes",
+        ]
+        help_texts = {
+            "pseudonym": _("Used in every export. Leave empty to get the next free one (W-1 ...)."),
+            "identity": _("Encrypted. Never leaves the portal without this person's consent."),
+            "contact": _("Encrypted. For your organisation and reviewers only."),
+        }
+        widgets = {"identity": forms.Textarea(attrs={"rows": 2, "autocomplete": "off"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["pseudonym"].required = False
+
+
+class ConsentForm(forms.Form):
+    """Consent for one government: whether it was given, how, and in what scope."""
+
+    given = forms.BooleanField(label=_("Consents to sharing with this government"), required=False)
+    scope = forms.ChoiceField(choices=Consent.Scope.choices, initial=Consent.Scope.ANONYMOUS)
+    given_on = forms.DateField(
+        label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    method = forms.CharField(
+        label=_("How it was recorded"),
+        required=False,
+        max_length=200,
+        help_text=_("e.g. signed form, recorded oral consent"),
+    )
+
+    def __init__(self, *args, regime: Regime, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.regime = regime
+
+    def clean(self):
+        data = super().clean()
+        if data.get("given") and not (data.get("given_on") and data.get("method")):
+            raise forms.ValidationError(
+                _("Say when and how consent for %(regime)s was given."),
+                params={"regime": self.regime.name},
+            )
+        return data
+
+
+class EvidenceDetailsForm(StepForm):
+    """The details typed with an upload; they apply to every file sent together."""
+
+    class Meta:
+        model = Evidence
+        fields = [
+            "description",
+            "obtained_on",
+            "source",
+            "reliability",
+            "credibility",
+            "provenance",
+        ]
+        widgets = {"obtained_on": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args, dossier: Dossier, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source"].queryset = dossier.sources.all()
+
+
+class EvidenceLinkForm(StepForm):
+    class Meta:
+        model = Evidence
+        fields = [
+            "url",
+            "captured_at",
+            "archive_url",
+            "posted_by",
+            "description",
+            "obtained_on",
+            "source",
+            "reliability",
+            "credibility",
+            "provenance",
+        ]
+        widgets = {
+            "captured_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+            "obtained_on": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def __init__(self, *args, dossier: Dossier, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source"].queryset = dossier.sources.all()
+        self.fields["url"].required = True
+        self.fields["captured_at"].required = True
+
+
+class EvidenceForm(StepForm):
+    class Meta:
+        model = Evidence
+        fields = [
+            "description",
+            "obtained_on",
+            "provenance",
+            "source",
+            "reliability",
+            "credibility",
+            "grade_reason",
+            "incidents",
+            "criteria",
+        ]
+        widgets = {
+            "obtained_on": forms.DateInput(attrs={"type": "date"}),
+            "incidents": forms.CheckboxSelectMultiple,
+            "criteria": forms.CheckboxSelectMultiple,
+        }
+        labels = {"criteria": _("Checklist items it supports")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        dossier = self.instance.dossier
+        self.fields["source"].queryset = dossier.sources.all()
+        self.fields["incidents"].queryset = dossier.incidents.all()
+        self.fields["criteria"].queryset = (
+            self.fields["criteria"]
+            .queryset.filter(regimes__in=dossier.target_regimes.all())
+            .distinct()
+        )
+        self.fields["criteria"].label_from_instance = lambda c: c.question
+
+
+class AnswerForm(forms.Form):
+    """The answer to one checklist item."""
+
+    status = forms.ChoiceField(
+        choices=[("", _("Not answered yet")), *ChecklistAnswer.Status.choices],
+        required=False,
+        label=_("Answer"),
+    )
+    explanation = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, label=_("Explanation")
+    )
+    evidence = forms.ModelMultipleChoiceField(
+        queryset=Evidence.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Supporting exhibits"),
+    )
+
+    def __init__(self, *args, item, exhibits, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.item = item  # the RegimeCriterion
+        self.fields["evidence"].queryset = exhibits
+        self.fields["evidence"].label_from_instance = lambda e: f"#{e.pk} {e}"
+
+    def clean(self):
+        data = super().clean()
+        if (
+            data.get("status") == ChecklistAnswer.Status.NOT_APPLICABLE
+            and not data.get("explanation", "").strip()
+        ):
+            self.add_error("explanation", _("Say why this item does not apply."))
+        return data
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why are you withdrawing it? (for the record)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(label=_("Your answer"), widget=forms.Textarea(attrs={"rows": 5}))
+    evidence = forms.ModelMultipleChoiceField(
+        queryset=Evidence.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Exhibits that answer it"),
+    )
+
+    def __init__(self, *args, dossier: Dossier, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["evidence"].queryset = dossier.evidence.all()

@@ -1,0 +1,25 @@
+"""The submission receipt: what was submitted, when, and every exhibit's SHA-256."""
+
+from django.template.loader import render_to_string
+from weasyprint import HTML, URLFetcher
+
+from .models import Dossier
+
+
+def context(dossier: Dossier) -> dict:
+    return {
+        "dossier": dossier,
+        "regimes": list(dossier.target_regimes.all()),
+        "exhibits": list(
+            dossier.evidence.order_by("pk").only(
+                "pk", "kind", "original_name", "url", "size", "sha256", "created_at"
+            )
+        ),
+    }
+
+
+def render_pdf(dossier: Dossier, request=None) -> bytes:
+    html = render_to_string("submissions/receipt_pdf.html", context(dossier), request=request)
+    # Inline data only: a receipt never fetches anything, from the network or the disk.
+    fetcher = URLFetcher(allowed_protocols={"data"})
+    return HTML(string=html, url_fetcher=fetcher).write_pdf()

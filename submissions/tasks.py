@@ -1,0 +1,15 @@
+"""Background work on evidence (the `evidence` queue): thin wrappers around services."""
+
+from celery import shared_task
+
+from . import services
+from .models import Evidence
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def extract_evidence_metadata(evidence_id: int) -> None:
+    """Extract metadata (EXIF, page count ...) and a thumbnail for an exhibit, once."""
+    evidence = Evidence.objects.filter(pk=evidence_id).first()
+    if evidence is None:  # removed before a worker picked this up
+        return
+    services.record_evidence_metadata(evidence)

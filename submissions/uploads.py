@@ -1,0 +1,164 @@
+"""
+Evidence uploads: streamed to a private temporary file while SHA-256 is computed in the same
+pass, in constant memory, with the size limit enforced as the bytes arrive and the type decided
+from the content.
+
+Use `with_hashing_upload_handler` on a view (it must run before anything reads request.POST).
+"""
+
+import hashlib
+import logging
+import re
+import unicodedata
+from functools import wraps
+
+import magic
+from django.conf import settings
+from django.core.files.uploadhandler import SkipFile, TemporaryFileUploadHandler
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+
+log = logging.getLogger(__name__)
+
+SNIFF_BYTES = 64 * 1024  # enough for libmagic to tell an Office document from a plain ZIP
+
+# What a dossier may hold, decided from the bytes, never from the name or the browser's word.
+ALLOWED_TYPES = {
+    "application/pdf": _("PDF document"),
+    "image/jpeg": _("JPEG image"),
+    "image/png": _("PNG image"),
+    "image/gif": _("GIF image"),
+    "image/webp": _("WebP image"),
+    "image/tiff": _("TIFF image"),
+    "image/heic": _("HEIC image"),
+    "video/mp4": _("MP4 video"),
+    "video/quicktime": _("QuickTime video"),
+    "video/webm": _("WebM video"),
+    "video/3gpp": _("3GP video"),
+    "video/x-matroska": _("Matroska video"),
+    "audio/mpeg": _("MP3 audio"),
+    "audio/mp4": _("M4A audio"),
+    "audio/x-m4a": _("M4A audio"),
+    "audio/ogg": _("Ogg audio"),
+    "audio/x-wav": _("WAV audio"),
+    "audio/wav": _("WAV audio"),
+    "audio/amr": _("AMR voice recording"),
+    "text/plain": _("Text"),
+    "text/csv": _("CSV table"),
+    "message/rfc822": _("Email message"),
+    "application/msword": _("Word document"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": _("Word document"),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _("Excel workbook"),
+    "application/vnd.ms-excel": _("Excel workbook"),
+    "application/vnd.oasis.opendocument.text": _("OpenDocument text"),
+    "application/vnd.oasis.opendocument.spreadsheet": _("OpenDocument spreadsheet"),
+}
+
+
+def max_upload_size() -> int:
+    return settings.EVIDENCE_MAX_UPLOAD_SIZE
+
+
+def clean_file_name(name: str) -> str:
+    """Keep a file name as data: no folders, no control characters, at most 255 characters."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = re.split(r"[\\/]", name)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip(" .")
+    if len(name) > 255:
+        stem, dot, extension = name.rpartition(".")
+        name = (stem[: 250 - len(extension)] + dot + extension) if dot else name[:255]
+    return name or "unnamed"
+
+
+class HashingUploadHandler(TemporaryFileUploadHandler):
+    """
+    Write each file to a temporary file on disk, hashing it as it streams.
+
+    Never holds a whole file in memory, whatever FILE_UPLOAD_MAX_MEMORY_SIZE says. A file over
+    the size limit is skipped as soon as it crosses it, and its temporary file is deleted.
+    """
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.rejected: list[tuple[str, str]] = []  # (file name, reason)
+
+    def new_file(self, *args, **kwargs):
+        super().new_file(*args, **kwargs)
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+        self.head = b""
+
+    def receive_data_chunk(self, raw_data, start):
+        self.size += len(raw_data)
+        if self.size > max_upload_size():
+            self.rejected.append((clean_file_name(self.file_name), "too_large"))
+            self.file.close()  # a NamedTemporaryFile: closing deletes it
+            raise SkipFile
+        if len(self.head) < SNIFF_BYTES:
+            self.head += raw_data[: SNIFF_BYTES - len(self.head)]
+        self.sha256.update(raw_data)
+        self.file.write(raw_data)
+        return None
+
+    def file_complete(self, file_size):
+        uploaded = super().file_complete(file_size)
+        uploaded.name = clean_file_name(self.file_name)
+        uploaded.sha256 = self.sha256.hexdigest()
+        uploaded.sniffed_type = sniff(self.head) if self.head else ""
+        return uploaded
+
+    def upload_interrupted(self):
+        # The client went away mid-file: delete what was written.
+        if getattr(self, "file", None) is not None:
+            self.file.close()
+
+
+def sniff(head: bytes) -> str:
+    """Return the MIME type that the first bytes of a file show (libmagic)."""
+    return magic.from_buffer(head, mime=True)
+
+
+def with_hashing_upload_handler(view):
+    """
+    Run `view` with HashingUploadHandler as the only upload handler.
+
+    Upload handlers must be set before the CSRF check reads the body, hence the order:
+    exempt first, set the handler, then protect (Django docs, "Modifying upload handlers").
+    """
+
+    @wraps(view)
+    @csrf_exempt
+    def wrapper(request, *args, **kwargs):
+        request.upload_handlers = [HashingUploadHandler(request)]
+        return csrf_protect(view)(request, *args, **kwargs)
+
+    return wrapper
+
+
+def check_upload(uploaded) -> str | None:
+    """Return why an uploaded file cannot be evidence, or None if it can."""
+    if uploaded.size == 0:
+        return _("The file %(name)s is empty.") % {"name": uploaded.name}
+    if uploaded.sniffed_type not in ALLOWED_TYPES:
+        if uploaded.sniffed_type in {"application/zip", "application/x-7z-compressed",
+                                     "application/x-rar", "application/gzip",
+                                     "application/x-tar"}:  # fmt: skip
+            return _(
+                "%(name)s is an archive. Archives are not opened here: upload the files "
+                "inside it one by one."
+            ) % {"name": uploaded.name}
+        return _(
+            "%(name)s is not a kind of file the portal accepts (it looks like %(type)s). "
+            "Accepted: PDF, images, audio, video, text, email and office documents."
+        ) % {"name": uploaded.name, "type": uploaded.sniffed_type or _("unknown data")}
+    return None
+
+
+def rejection_message(name: str, reason: str) -> str:
+    if reason == "too_large":
+        limit_mb = max_upload_size() // (1024 * 1024)
+        return _("%(name)s is larger than the limit of %(limit)s MB and was not kept.") % {
+            "name": name,
+            "limit": limit_mb,
+        }
+    return _("%(name)s could not be received.") % {"name": name}
