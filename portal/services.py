@@ -217,7 +217,6 @@ def accept_invitation(
     """
     invitation = (
         Invitation.objects.select_for_update()
-        .select_related("organisation")
         .filter(token_hash=Invitation.hash_token(raw_token or ""))
         .first()
     )

@@ -224,7 +224,9 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     user = request.user if request.user.is_authenticated else None
     account_exists = user is None and User.objects.filter(email__iexact=invitation.email).exists()
     wrong_user = user is not None and user.email.casefold() != invitation.email.casefold()
-    form = NewAccountForm(request.POST or None) if user is None and not account_exists else None
+    form = None
+    if user is None and not account_exists:
+        form = NewAccountForm(request.POST if request.method == "POST" else None)
     problem = ""
 
     if request.method == "POST" and not account_exists and not wrong_user:

@@ -2,6 +2,7 @@
 
 from crispy_forms.helper import FormHelper
 from django import forms
+from django.db import models
 from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
@@ -31,7 +32,15 @@ class PortalFormHelper(FormHelper):
     disable_csrf = True
 
 
+def _formfield(db_field, **kwargs):
+    if isinstance(db_field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return db_field.formfield(**kwargs)
+
+
 class StepForm(forms.ModelForm):
+    formfield_callback = _formfield
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = PortalFormHelper()

@@ -66,7 +66,8 @@ def clean_file_name(name: str) -> str:
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip(" .")
     if len(name) > 255:
         stem, dot, extension = name.rpartition(".")
-        name = (stem[: 250 - len(extension)] + dot + extension) if dot else name[:255]
+        extension = extension[:20]
+        name = (stem[: 254 - len(extension)] + dot + extension) if dot else name[:255]
     return name or "unnamed"
 
 

@@ -57,9 +57,11 @@ class DossierFactory(factory.django.DjangoModelFactory):
 
     organisation = factory.SubFactory(OrganisationFactory)
     created_by = factory.LazyAttribute(
-        lambda o: o.organisation.memberships.first().user
-        if o.organisation.memberships.exists()
-        else UserFactory(membership__organisation=o.organisation)
+        lambda o: (
+            o.organisation.memberships.first().user
+            if o.organisation.memberships.exists()
+            else UserFactory(membership__organisation=o.organisation)
+        )
     )
     title = factory.Sequence(lambda n: f"Dossier {n}")
     summary = "Who did what to whom, when and where."
