@@ -43,7 +43,13 @@ class NotEditable(Exception):
     """The dossier is no longer a draft: what was filed cannot change."""
 
 
-def _move(dossier: Dossier, to: str, *, by: User, data: dict | None = None) -> None:
+def transition(dossier: Dossier, to: str, *, by: User, data: dict | None = None) -> None:
+    """
+    Move a locked dossier to status `to` if the table allows it, and audit the move.
+
+    The caller holds the row lock, checks who may make the move, and saves the dossier
+    (status, status_changed_at, updated_at) in the same transaction.
+    """
     if not dossier.can_move_to(to):
         raise TransitionNotAllowed(f"{dossier.status} → {to}")
     audit.record(
@@ -179,7 +185,7 @@ def submit_dossier(dossier: Dossier, *, by: User) -> Dossier:
             params={"items": ", ".join(missing)},
         )
     exhibits = list(dossier.evidence.order_by("pk").values_list("pk", "sha256"))
-    _move(dossier, Dossier.Status.SUBMITTED, by=by, data={"exhibits": exhibits})
+    transition(dossier, Dossier.Status.SUBMITTED, by=by, data={"exhibits": exhibits})
     dossier.submitted_at = timezone.now()
     dossier.checklist_version = ChecklistVersion.objects.first()
     dossier.save(
@@ -199,7 +205,7 @@ def submit_dossier(dossier: Dossier, *, by: User) -> Dossier:
 def withdraw_dossier(dossier: Dossier, *, by: User, reason: str = "") -> Dossier:
     """Withdraw a dossier that reviewers have not decided on yet."""
     dossier = _lock(dossier, by=by)
-    _move(dossier, Dossier.Status.WITHDRAWN, by=by, data={"reason": reason})
+    transition(dossier, Dossier.Status.WITHDRAWN, by=by, data={"reason": reason})
     dossier.save(update_fields=["status", "status_changed_at", "updated_at"])
     return dossier
 
@@ -227,7 +233,7 @@ def reply_to_information_request(
         data={"request": request.pk, "exhibits": [e.pk for e in evidence]},
     )
     if not dossier.information_requests.filter(answered_at__isnull=True).exists():
-        _move(dossier, Dossier.Status.IN_REVIEW, by=by)
+        transition(dossier, Dossier.Status.IN_REVIEW, by=by)
         dossier.save(update_fields=["status", "status_changed_at", "updated_at"])
     else:
         _touch(dossier)

@@ -22,7 +22,9 @@ class MultipartStream(io.RawIOBase):
 
     def __init__(self, boundary: str, fields: dict, file_field: str, path, filename: str):
         head = b"".join(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+            ).encode()
             for name, value in fields.items()
         )
         head += (
