@@ -2,7 +2,6 @@
 
 from crispy_forms.helper import FormHelper
 from django import forms
-from django.db import models
 from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
@@ -32,15 +31,7 @@ class PortalFormHelper(FormHelper):
     disable_csrf = True
 
 
-def _formfield(db_field, **kwargs):
-    if isinstance(db_field, models.URLField):
-        kwargs["assume_scheme"] = "https"
-    return db_field.formfield(**kwargs)
-
-
 class StepForm(forms.ModelForm):
-    formfield_callback = _formfield
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = PortalFormHelper()
@@ -243,6 +234,15 @@ class EvidenceDetailsForm(StepForm):
 
 
 class EvidenceLinkForm(StepForm):
+    url = forms.URLField(label=_("Address"), max_length=2000, assume_scheme="https")
+    archive_url = forms.URLField(
+        label=_("Archived copy"),
+        max_length=2000,
+        assume_scheme="https",
+        required=False,
+        help_text=_("e.g. the Wayback Machine or archive.today address of the page."),
+    )
+
     class Meta:
         model = Evidence
         fields = [
@@ -314,18 +314,22 @@ class AnswerForm(forms.Form):
     explanation = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), required=False, label=_("Explanation")
     )
-    evidence = forms.ModelMultipleChoiceField(
-        queryset=Evidence.objects.none(),
+    evidence = forms.TypedMultipleChoiceField(
+        coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
         label=_("Supporting exhibits"),
     )
 
-    def __init__(self, *args, item, exhibits, **kwargs):
+    def __init__(self, *args, item, exhibits: dict, **kwargs):
+        """`exhibits`: {pk: Evidence} of the dossier, loaded once for all the items."""
         super().__init__(*args, **kwargs)
         self.item = item  # the RegimeCriterion
-        self.fields["evidence"].queryset = exhibits
-        self.fields["evidence"].label_from_instance = lambda e: f"#{e.pk} {e}"
+        self.exhibits = exhibits
+        self.fields["evidence"].choices = [(pk, f"#{pk} {e}") for pk, e in exhibits.items()]
+
+    def clean_evidence(self):
+        return [self.exhibits[pk] for pk in self.cleaned_data["evidence"]]
 
     def clean(self):
         data = super().clean()

@@ -163,3 +163,13 @@ def rejection_message(name: str, reason: str) -> str:
             "limit": limit_mb,
         }
     return _("%(name)s could not be received.") % {"name": name}
+
+
+def uploaded_from_bytes(content: bytes, name: str):
+    """An uploaded file as HashingUploadHandler makes it, from bytes (demo data, imports)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    uploaded = SimpleUploadedFile(clean_file_name(name), content)
+    uploaded.sha256 = hashlib.sha256(content).hexdigest()
+    uploaded.sniffed_type = sniff(content[:SNIFF_BYTES]) if content else ""
+    return uploaded

@@ -675,7 +675,7 @@ def checklist(request: HttpRequest, reference: str, regime: str | None = None) -
         a.criterion_id: a
         for a in dossier.answers.filter(regime=current).prefetch_related("evidence")
     }
-    exhibits = dossier.evidence.all()
+    exhibits = {e.pk: e for e in dossier.evidence.all()}
     data = request.POST or None
     forms = []
     for item in items:
@@ -684,7 +684,7 @@ def checklist(request: HttpRequest, reference: str, regime: str | None = None) -
             {
                 "status": answer.status,
                 "explanation": answer.explanation,
-                "evidence": list(answer.evidence.all()),
+                "evidence": [e.pk for e in answer.evidence.all()],
             }
             if answer
             else {}

@@ -5,6 +5,7 @@ from django.core.management.base import CommandError
 
 from portal.management.commands.seed_demo import DEMO_PASSWORD
 from portal.models import AuditEvent, Membership, Organisation, User
+from submissions.models import Dossier
 
 
 def _counts():
@@ -28,6 +29,10 @@ def test_seed_demo_creates_one_user_per_role_and_is_idempotent(db):
     assert User.objects.get(email="lead@demo.example").is_lead_reviewer
     assert User.objects.get(email="admin@demo.example").is_superuser
     assert Membership.objects.get(user__email="orgadmin@demo.example").role == "admin"
+    statuses = dict(Dossier.objects.values_list("title", "status"))
+    assert sorted(statuses.values()) == ["draft", "submitted"]
+    submitted = Dossier.objects.get(status="submitted")
+    assert submitted.evidence.count() == 2 and submitted.subjects.count() == 2
 
 
 def test_seed_demo_refuses_outside_development(db):

@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from portal import services
 from portal.models import Membership, Organisation, User
+from submissions.demo import seed_demo_dossiers
 
 DEMO_PASSWORD = "demo-portal-password"  # noqa: S105 - published on purpose, for demo accounts
 
@@ -36,7 +36,6 @@ class Command(BaseCommand):
             help="Seed even though DJANGO_DEBUG is off (never on a real deployment).",
         )
 
-    @transaction.atomic
     def handle(self, *args, force=False, **options):
         if not settings.DEBUG and not force:
             raise CommandError(
@@ -70,4 +69,5 @@ class Command(BaseCommand):
             elif review_role == "lead" and not user.is_lead_reviewer:
                 services.grant_review_role(user, lead=True, by=None)
 
+        seed_demo_dossiers()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready; password: {DEMO_PASSWORD}"))

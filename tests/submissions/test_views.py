@@ -1,0 +1,254 @@
+import pytest
+from django.urls import URLPattern, get_resolver, reverse
+
+from submissions.models import ChecklistAnswer, Dossier, Evidence, Regime, Source, Subject
+from tests.factories import (
+    DossierFactory,
+    IncidentFactory,
+    SourceFactory,
+    SubjectFactory,
+    answer_all_blocking,
+)
+from tests.submissions.test_evidence import PDF, named
+
+
+@pytest.fixture
+def dossier(alice, org_a):
+    return DossierFactory(organisation=org_a, created_by=alice)
+
+
+def formset_data(prefix: str, rows: list[dict], initial: int = 0) -> dict:
+    data = {f"{prefix}-TOTAL_FORMS": str(len(rows)), f"{prefix}-INITIAL_FORMS": str(initial)}
+    for index, row in enumerate(rows):
+        data.update({f"{prefix}-{index}-{key}": value for key, value in row.items()})
+    return data
+
+
+def test_an_ngo_member_files_a_dossier_through_every_step(client, alice, org_a):
+    client.force_login(alice)
+    gb_hr = Regime.objects.get(key="GB-HR")
+
+    response = client.post(
+        reverse("submissions:dossier-create"),
+        {"title": "Case", "target_regimes": [gb_hr.pk], "summary": "S", "sensitivity": "high"},
+    )
+    dossier = Dossier.objects.get()
+    assert response.url == reverse("submissions:subject-list", args=[dossier.reference])
+
+    response = client.post(
+        reverse("submissions:subject-create", args=[dossier.reference]),
+        {
+            "kind": "person",
+            "name": "Ivan Petrov",
+            "name_original": "Иван Петров",
+            "aliases": "Ivan Petroff\nI. Petrov",
+            "birth_date": "1970-03",
+            "nationalities": ["RU", "BY"],
+            **formset_data(
+                "documents", [{"kind": "passport", "number": "75 1234567", "country": "RU"}]
+            ),
+            **formset_data("positions", [{"title": "Head of police", "start": "2015", "end": ""}]),
+            **formset_data("links", [{"kind": "asset", "country": "GB", "description": "Flat"}]),
+        },
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    subject = Subject.objects.get()
+    assert subject.aliases == ["Ivan Petroff", "I. Petrov"]
+    assert {str(c) for c in subject.nationalities} == {"RU", "BY"}
+    assert subject.documents.get().number == "75 1234567"
+    assert subject.links.get().country == "GB"
+
+    response = client.post(
+        reverse("submissions:incident-create", args=[dossier.reference]),
+        {
+            "title": "Beating",
+            "category": dossier.target_regimes.get().categories.get(code="torture").pk,
+            "start_date": "2023-05",
+            "country": "RU",
+            "narrative": "He was beaten.",
+            **formset_data(
+                "involvements",
+                [
+                    {
+                        "subject": subject.pk,
+                        "role": Regime.objects.get(key="GB-HR").roles.get(code="perpetrator").pk,
+                    }
+                ],
+            ),
+        },
+    )
+    assert response.status_code == 302
+    assert dossier.incidents.get().involvements.get().subject == subject
+
+    response = client.post(
+        reverse("submissions:source-create", args=[dossier.reference]),
+        {
+            "kind": "witness",
+            "identity": "Olga Smirnova",
+            f"consent-{gb_hr.pk}-given": "on",
+            f"consent-{gb_hr.pk}-scope": "anonymous",
+            f"consent-{gb_hr.pk}-given_on": "2026-01-05",
+            f"consent-{gb_hr.pk}-method": "Signed form",
+        },
+    )
+    assert response.status_code == 302
+    assert Source.objects.get().consent_records.get().regime == gb_hr
+
+    client.post(
+        reverse("submissions:evidence-upload", args=[dossier.reference]),
+        {"files": [named(PDF, "ruling.pdf")]},
+    )
+    assert Evidence.objects.count() == 1
+
+    checklist_url = reverse("submissions:checklist", args=[dossier.reference, "GB-HR"])
+    items = gb_hr.checklist.select_related("criterion")
+    answers = {}
+    for item in items:
+        answers[f"{item.criterion.code}-status"] = "met"
+        answers[f"{item.criterion.code}-explanation"] = "Shown by the exhibits."
+    assert client.post(checklist_url, answers).status_code == 302
+    assert ChecklistAnswer.objects.count() == items.count()
+
+    response = client.post(reverse("submissions:dossier-submit", args=[dossier.reference]))
+    assert response.url == reverse("submissions:dossier-receipt", args=[dossier.reference])
+    receipt = client.get(response.url)
+    assert dossier.reference in receipt.text and Evidence.objects.get().sha256 in receipt.text
+    pdf = client.get(reverse("submissions:dossier-receipt-pdf", args=[dossier.reference]))
+    assert pdf.content.startswith(b"%PDF") and pdf["Content-Type"] == "application/pdf"
+
+    # Submitted: every filing page now sends the NGO to the read-only dossier.
+    response = client.get(reverse("submissions:subject-list", args=[dossier.reference]))
+    assert response.url == dossier.get_absolute_url()
+
+
+def test_a_failed_validation_keeps_everything_typed(client, alice, dossier):
+    client.force_login(alice)
+    response = client.post(
+        reverse("submissions:subject-create", args=[dossier.reference]),
+        {
+            "kind": "person",
+            "name": "Ivan Petrov",
+            "name_original": "Иван Петров",
+            "birth_date": "March 1970",
+            **formset_data("documents", []),
+            **formset_data("positions", []),
+            **formset_data("links", []),
+        },
+    )
+    assert response.status_code == 200
+    assert "Иван Петров" in response.text and "March 1970" in response.text
+    assert "error-summary" in response.text
+    assert not Subject.objects.exists()
+
+
+def test_submitting_with_open_items_lists_them(client, alice, dossier):
+    client.force_login(alice)
+    response = client.post(
+        reverse("submissions:dossier-submit", args=[dossier.reference]), follow=True
+    )
+    assert "Answer these checklist items first" in response.text
+    assert "GB-HR: subject-name" in response.text
+    assert Dossier.objects.get().status == "draft"
+
+
+def _submission_urls(dossier, objects):
+    """Every URL pattern of the NGO pages, filled in for `dossier`."""
+    patterns = get_resolver().url_patterns
+    (submissions,) = [p for p in patterns if getattr(p, "namespace", None) == "submissions"]
+    for pattern in submissions.url_patterns:
+        assert isinstance(pattern, URLPattern)
+        params = {}
+        route = str(pattern.pattern)
+        if "<str:reference>" in route:
+            params["reference"] = dossier.reference
+        if "<str:regime>" in route:
+            params["regime"] = "GB-HR"
+        if "<int:pk>" in route:
+            kind = route.split("/")[1]
+            params["pk"] = objects[kind].pk
+        yield pattern.name, reverse(f"submissions:{pattern.name}", kwargs=params)
+
+
+@pytest.fixture
+def filled(alice, dossier, lena):
+    from reviews.models import InformationRequest
+
+    client_objects = {
+        "subjects": SubjectFactory(dossier=dossier),
+        "incidents": IncidentFactory(dossier=dossier),
+        "sources": SourceFactory(dossier=dossier),
+        "requests": InformationRequest.objects.create(dossier=dossier, question="?", asked_by=lena),
+    }
+    from submissions import services
+    from submissions.uploads import uploaded_from_bytes
+
+    client_objects["evidence"] = services.attach_evidence_file(
+        dossier, by=alice, upload=uploaded_from_bytes(PDF, "a.pdf"), details={}
+    )
+    return client_objects
+
+
+def test_another_organisations_member_gets_404_on_every_dossier_page(
+    client, mallory, dossier, filled
+):
+    client.force_login(mallory)
+    for name, url in _submission_urls(dossier, filled):
+        if name in {"dossier-list", "dossier-create"}:
+            continue
+        for method in (client.get, client.post):
+            response = method(url)
+            assert response.status_code in {404, 405}, (name, response.status_code)
+            assert dossier.reference not in response.text
+    assert Dossier.objects.get().title == dossier.title
+
+
+def test_anonymous_visitors_are_sent_to_sign_in_from_every_dossier_page(client, dossier, filled):
+    for name, url in _submission_urls(dossier, filled):
+        response = client.get(url)
+        assert response.status_code == 302, name
+        assert response.url.startswith(reverse("login"))
+
+
+def test_mallory_sees_none_of_org_as_dossiers_on_her_dashboard(client, mallory, dossier):
+    client.force_login(mallory)
+    assert dossier.reference not in client.get(reverse("submissions:dossier-list")).text
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_dashboard_queries_do_not_grow_with_dossiers(
+    client, alice, org_a, count, django_assert_max_num_queries
+):
+    for _ in range(count):
+        dossier = DossierFactory(organisation=org_a, created_by=alice)
+        SubjectFactory(dossier=dossier)
+    answer_all_blocking(dossier, alice)
+    client.force_login(alice)
+    # session, user, dossiers (+organisation, open questions), regimes, memberships,
+    # completeness (targets, regimes + checklist, subjects, link evidence, answers)
+    with django_assert_max_num_queries(14):
+        response = client.get(reverse("submissions:dossier-list"))
+    assert response.status_code == 200
+    assert response.text.count("MAG-") >= count
+
+
+@pytest.mark.parametrize("count", [2, 20])
+def test_each_step_page_has_a_bounded_number_of_queries(
+    client, alice, dossier, count, django_assert_max_num_queries
+):
+    from submissions import services
+    from submissions.uploads import uploaded_from_bytes
+
+    for index in range(count):
+        SubjectFactory(dossier=dossier, name=f"Subject {index}")
+        IncidentFactory(dossier=dossier)
+        SourceFactory(dossier=dossier)
+        services.attach_evidence_file(
+            dossier, by=alice, upload=uploaded_from_bytes(PDF + bytes([index]), "a.pdf"), details={}
+        )
+    client.force_login(alice)
+    for name in ["subject-list", "incident-list", "source-list", "evidence-list", "dossier-detail"]:
+        with django_assert_max_num_queries(30):
+            response = client.get(reverse(f"submissions:{name}", args=[dossier.reference]))
+        assert response.status_code == 200, name
+    with django_assert_max_num_queries(30):
+        client.get(reverse("submissions:checklist", args=[dossier.reference, "GB-HR"]))
