@@ -67,5 +67,12 @@ urlpatterns = [
     # Public: the invited person may not have an account yet (the view is @login_not_required).
     path("invitations/<str:token>/", views.invitation_accept, name="invitation-accept"),
     path("dossiers/", include("submissions.urls")),
+    path("accounts/two-factor/", views.two_factor_verify, name="two_factor_verify"),
+    path("accounts/two-factor/setup/", views.two_factor_setup, name="two_factor_setup"),
+    path(
+        "accounts/two-factor/recovery-codes/",
+        views.recovery_codes_reset,
+        name="two_factor_recovery_codes",
+    ),
     path("admin/", admin.site.urls),
 ]

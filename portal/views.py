@@ -1,4 +1,7 @@
+import base64
 from urllib.parse import urlencode
+
+import segno
 
 from django import forms
 from django.contrib import messages
@@ -13,9 +16,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_otp import login as otp_login
 
-from . import health, services
+from . import audit, health, services, twofactor
 from .models import Invitation, Membership, Organisation, User
 
 
@@ -247,7 +253,11 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             else:
                 if user is None:
                     # The emailed link proved the address: sign the new account in at once.
-                    login(request, membership.user)
+                    login(
+                        request,
+                        membership.user,
+                        backend="django.contrib.auth.backends.ModelBackend",
+                    )
                 messages.success(
                     request,
                     _("Welcome to %(organisation)s.")
@@ -268,3 +278,78 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+# Second factor
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label=gettext_lazy("Code"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        help_text=gettext_lazy(
+            "The six digits your authenticator app shows now, or one of your recovery codes."
+        ),
+    )
+
+
+def _next_url(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return reverse("home")
+
+
+@never_cache
+@sensitive_post_parameters("token")
+def two_factor_verify(request: HttpRequest) -> HttpResponse:
+    """Ask a signed-in user with a second factor for a code from it."""
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = twofactor.verify(request.user, form.cleaned_data["token"])
+        if device is not None:
+            otp_login(request, device)
+            audit.record(actor=request.user, action="user.two_factor_verified", target=request.user)
+            return redirect(_next_url(request))
+        audit.record(actor=request.user, action="user.two_factor_failed", target=request.user)
+        form.add_error("token", _("That code is not right, or has expired. Try the current one."))
+    return render(
+        request, "portal/two_factor_verify.html", {"form": form, "next": _next_url(request)}
+    )
+
+
+@never_cache
+@sensitive_post_parameters("token")
+def two_factor_setup(request: HttpRequest) -> HttpResponse:
+    """Set up an authenticator app: scan the code, confirm with a code, keep the recovery codes."""
+    device = twofactor.pending_totp(request.user)
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        codes = twofactor.confirm_totp(device, form.cleaned_data["token"], by=request.user)
+        if codes is not None:
+            otp_login(request, device)
+            request.session[twofactor.SESSION_KEY] = True
+            return render(request, "portal/recovery_codes.html", {"codes": codes})
+        form.add_error("token", _("That code is not right. Check the time on your phone."))
+    qr = segno.make(device.config_url, error="m")
+    return render(
+        request,
+        "portal/two_factor_setup.html",
+        {
+            "form": form,
+            "qr_svg": mark_safe(qr.svg_inline(scale=5, title="QR code")),  # noqa: S308 - segno's own SVG
+            "secret": base64.b32encode(device.bin_key).decode(),
+            "required": twofactor.is_required(request.user),
+            "next": _next_url(request),
+        },
+    )
+
+
+@never_cache
+@require_POST
+def recovery_codes_reset(request: HttpRequest) -> HttpResponse:
+    if not twofactor.has_device(request.user):
+        return redirect("two_factor_setup")
+    codes = twofactor.reset_recovery_codes(request.user)
+    return render(request, "portal/recovery_codes.html", {"codes": codes})

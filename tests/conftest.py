@@ -1,10 +1,36 @@
 """Personas and shared fixtures (design/style.md 3.10)."""
 
 import pytest
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY, devices_for_user
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import services
 from portal.models import Membership
 from tests.factories import OrganisationFactory, UserFactory
+
+
+class PortalClient(Client):
+    """A test client whose force_login also passes the second factor, if the user has one."""
+
+    def force_login(self, user, backend=None):
+        super().force_login(user, backend)
+        device = next(devices_for_user(user, confirmed=True), None)
+        if device is not None:
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+
+@pytest.fixture
+def client():
+    return PortalClient()
+
+
+def with_authenticator(user):
+    """Give `user` a confirmed authenticator app (TOTP device) and return the user."""
+    TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    return user
 
 
 @pytest.fixture(autouse=True)
@@ -53,15 +79,13 @@ def mallory(org_b):
 
 @pytest.fixture
 def rita(db):
-    """Reviewer."""
-    return services.grant_review_role(
-        UserFactory(email="rita@review.example", no_organisation=True), by=None
-    )
+    """Reviewer (with an authenticator app, as the review site requires)."""
+    user = UserFactory(email="rita@review.example", no_organisation=True)
+    return with_authenticator(services.grant_review_role(user, by=None))
 
 
 @pytest.fixture
 def lena(db):
-    """Lead reviewer."""
-    return services.grant_review_role(
-        UserFactory(email="lena@review.example", no_organisation=True), lead=True, by=None
-    )
+    """Lead reviewer (with an authenticator app)."""
+    user = UserFactory(email="lena@review.example", no_organisation=True)
+    return with_authenticator(services.grant_review_role(user, lead=True, by=None))

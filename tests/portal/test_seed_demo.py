@@ -17,14 +17,14 @@ def _counts():
     )
 
 
-def test_seed_demo_creates_one_user_per_role_and_is_idempotent(db):
+def test_seed_demo_creates_one_user_per_role_and_is_idempotent(db, rf):
     call_command("seed_demo", "--force", stdout=open("/dev/null", "w"))  # noqa: SIM115
     first = _counts()
     call_command("seed_demo", "--force", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
     assert _counts() == first
     assert first[:3] == (6, 2, 3)
-    assert authenticate(username="member@demo.example", password=DEMO_PASSWORD)
+    assert authenticate(rf.post("/"), username="member@demo.example", password=DEMO_PASSWORD)
     assert User.objects.get(email="reviewer@demo.example").is_reviewer
     assert User.objects.get(email="lead@demo.example").is_lead_reviewer
     assert User.objects.get(email="admin@demo.example").is_superuser

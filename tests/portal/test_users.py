@@ -14,9 +14,10 @@ def test_groups_for_reviewer_roles_exist_after_migrating(db):
     }
 
 
-def test_sign_in_with_email_in_any_case(alice):
-    assert authenticate(username="ALICE@Org-A.example", password=PASSWORD) == alice
-    assert authenticate(username="alice@org-a.example", password="wrong") is None
+def test_sign_in_with_email_in_any_case(alice, rf):
+    request = rf.post("/accounts/login/")
+    assert authenticate(request, username="ALICE@Org-A.example", password=PASSWORD) == alice
+    assert authenticate(request, username="alice@org-a.example", password="wrong") is None
 
 
 def test_email_is_unique_regardless_of_case(alice):

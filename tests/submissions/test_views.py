@@ -223,6 +223,7 @@ def test_dashboard_queries_do_not_grow_with_dossiers(
         SubjectFactory(dossier=dossier)
     answer_all_blocking(dossier, alice)
     client.force_login(alice)
+    client.get(reverse("home"))  # the session's first request settles its 2FA state
     # session, user, dossiers (+organisation, open questions), regimes, memberships,
     # completeness (targets, regimes + checklist, subjects, link evidence, answers)
     with django_assert_max_num_queries(14):

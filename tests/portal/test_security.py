@@ -1,0 +1,176 @@
+import time
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from portal import twofactor
+from portal.models import AuditEvent
+from tests.conftest import PortalClient, with_authenticator
+from tests.factories import PASSWORD, UserFactory
+
+
+def current_code(device: TOTPDevice) -> str:
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+
+
+def sign_in(client: Client, user, password: str = PASSWORD):
+    return client.post(reverse("login"), {"username": user.email, "password": password})
+
+
+@pytest.fixture(autouse=True)
+def _no_otp_throttle(settings):
+    """django-otp slows down retries after a wrong code; these tests retry at once."""
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    settings.OTP_STATIC_THROTTLE_FACTOR = 0
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(email="staff@review.example", is_staff=True, no_organisation=True)
+
+
+def test_staff_without_an_authenticator_must_set_one_up_before_anything_else(staff):
+    client = Client()
+    sign_in(client, staff)
+    for url in [reverse("admin:index"), reverse("home"), reverse("submissions:dossier-list")]:
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("two_factor_setup"))
+
+
+def test_setting_up_an_authenticator_gives_recovery_codes_and_opens_the_review_site(staff):
+    client = Client()
+    sign_in(client, staff)
+    client.get(reverse("two_factor_setup"))
+    device = TOTPDevice.objects.get(user=staff, confirmed=False)
+
+    response = client.post(reverse("two_factor_setup"), {"token": "000000"})
+    assert "not right" in response.text and not TOTPDevice.objects.get(pk=device.pk).confirmed
+
+    response = client.post(reverse("two_factor_setup"), {"token": current_code(device)})
+    assert response.status_code == 200
+    assert len(response.context["codes"]) == twofactor.RECOVERY_CODES
+    assert client.get(reverse("admin:index")).status_code == 200
+    assert AuditEvent.objects.filter(action="user.two_factor_enabled", actor=staff).exists()
+
+
+def test_a_reviewer_with_an_authenticator_must_give_a_code_to_reach_admin(rita):
+    client = Client()
+    sign_in(client, rita)
+    response = client.get(reverse("admin:index"))
+    assert response.url.startswith(reverse("two_factor_verify"))
+
+    response = client.post(reverse("two_factor_verify"), {"token": "123456"})
+    assert "not right" in response.text
+    assert AuditEvent.objects.filter(action="user.two_factor_failed").exists()
+
+    device = TOTPDevice.objects.get(user=rita)
+    response = client.post(
+        reverse("two_factor_verify"),
+        {"token": current_code(device), "next": reverse("admin:index")},
+    )
+    assert response.url == reverse("admin:index")
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_a_recovery_code_works_exactly_once(rita):
+    (code, *_) = twofactor.reset_recovery_codes(rita)
+    client = Client()
+    sign_in(client, rita)
+    assert client.post(reverse("two_factor_verify"), {"token": code}).status_code == 302
+
+    other = Client()
+    sign_in(other, rita)
+    assert "not right" in other.post(reverse("two_factor_verify"), {"token": code}).text
+
+
+def test_the_review_site_refuses_a_signed_in_but_unverified_staff_member(rita):
+    client = Client()
+    client.force_login(rita)  # password only: no second factor in this session
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert reverse("admin:index") not in response.url or "two-factor" in response.url
+
+
+def test_ngo_members_need_no_second_factor_until_they_set_one_up(alice):
+    client = Client()
+    sign_in(client, alice)
+    assert client.get(reverse("submissions:dossier-list")).status_code == 200
+
+    with_authenticator(alice)
+    later = Client()
+    sign_in(later, alice)
+    response = later.get(reverse("submissions:dossier-list"))
+    assert response.url.startswith(reverse("two_factor_verify"))
+
+
+def test_five_wrong_passwords_lock_the_account_from_that_address(alice):
+    client = Client()
+    for _ in range(4):
+        response = sign_in(client, alice, password="not-the-password")
+        assert response.status_code == 200
+    assert sign_in(client, alice, password="not-the-password").status_code == 429
+    response = sign_in(client, alice)  # even the right password, now
+    assert response.status_code == 429
+    assert "Sign-in paused" in response.text
+    assert "_auth_user_id" not in client.session
+    shouting = client.post(
+        reverse("login"), {"username": alice.email.upper(), "password": PASSWORD}
+    )
+    assert shouting.status_code == 429  # another spelling of the address is the same account
+
+
+PAGES = ["home", "login", "password_reset", "submissions:dossier-list", "admin:index"]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_has_a_strict_content_security_policy(lena, name):
+    client = PortalClient()
+    client.force_login(lena)
+    response = client.get(reverse(name))
+    policy = response["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
+    assert response["X-Frame-Options"] == "DENY"
+
+
+def test_pages_for_signed_in_users_are_never_cached(alice):
+    client = PortalClient()
+    client.force_login(alice)
+    response = client.get(reverse("submissions:dossier-list"))
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+
+
+def test_an_idle_session_ends(alice, settings):
+    client = PortalClient()
+    client.force_login(alice)
+    client.get(reverse("home"))
+    session = client.session
+    session["last_activity"] = int(time.time()) - settings.SESSION_IDLE_TIMEOUT - 5
+    session.save()
+
+    response = client.get(reverse("submissions:dossier-list"))
+    assert response.url.startswith(reverse("login"))
+    assert "_auth_user_id" not in client.session
+
+
+def test_reviewers_sessions_end_sooner_when_idle(lena, settings):
+    client = PortalClient()
+    client.force_login(lena)
+    client.get(reverse("admin:index"))
+    session = client.session
+    session["last_activity"] = int(time.time()) - settings.ADMIN_IDLE_TIMEOUT - 5
+    session.save()
+    assert client.get(reverse("admin:index")).url.startswith(reverse("login"))
+
+
+def test_changing_the_password_ends_the_other_sessions(alice):
+    stolen = PortalClient()
+    stolen.force_login(alice)
+    alice.set_password("a-completely-new-passphrase")
+    alice.save()
+    response = stolen.get(reverse("submissions:dossier-list"))
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
