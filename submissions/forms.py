@@ -36,8 +36,8 @@ class StepForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.helper = PortalFormHelper()
         for field in self.fields.values():
-            if isinstance(field.widget, forms.Textarea):
-                field.widget.attrs.setdefault("rows", 4)
+            if isinstance(field.widget, forms.Textarea) and field.widget.attrs.get("rows") == "10":
+                field.widget.attrs["rows"] = 3  # Django's default of 10 rows is a wall
 
 
 class DossierForm(StepForm):
