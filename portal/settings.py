@@ -60,7 +60,7 @@ def secret(name: str, generate) -> str:
 SECRET_KEY = secret("DJANGO_SECRET_KEY", lambda: secrets.token_urlsafe(64))
 
 # Keys for encrypted model fields (witness identities, contacts). Comma-separated Fernet keys:
-# the first encrypts, all decrypt, so a new key is put first and `rotate_field_keys` re-encrypts.
+# the first encrypts, all decrypt: put a new key first, run `rotate_encryption_key`, drop the old.
 FIELD_ENCRYPTION_KEYS = [
     key.strip()
     for key in secret("FIELD_ENCRYPTION_KEYS", lambda: Fernet.generate_key().decode()).split(",")

@@ -38,7 +38,7 @@ def test_rotation_keeps_old_values_readable_and_rewrites_with_the_new_key(
         settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
 
         assert _Probe.objects.get(pk=row.pk).secret == "Jane Doe, +44 20 7946 0000"
-        call_command("rotate_field_keys", stdout=io.StringIO())
+        call_command("rotate_encryption_key", stdout=io.StringIO())
 
         settings.FIELD_ENCRYPTION_KEYS = [new_key]  # the old key is gone now
         assert _Probe.objects.get(pk=row.pk).secret == "Jane Doe, +44 20 7946 0000"

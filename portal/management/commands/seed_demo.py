@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from portal import services
 from portal.models import Membership, Organisation, User
+from reviews import demo as reviews_demo
 from submissions.demo import seed_demo_dossiers
 
 DEMO_PASSWORD = "demo-portal-password"  # noqa: S105 - published on purpose, for demo accounts
@@ -70,4 +71,6 @@ class Command(BaseCommand):
                 services.grant_review_role(user, lead=True, by=None)
 
         seed_demo_dossiers()
+        # Keep last: assigns the demo reviewers to the demo dossiers seeded above.
+        reviews_demo.seed()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready; password: {DEMO_PASSWORD}"))
