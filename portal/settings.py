@@ -313,8 +313,12 @@ else:
     # A message not acknowledged within this time is delivered again (to another worker):
     # longer than the longest task, so that a slow brief render is not run twice at once.
     # https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.html#visibility-timeout
+    visibility_timeout = env.int("CELERY_VISIBILITY_TIMEOUT", default=60 * 60)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60 * 60),
+        "visibility_timeout": visibility_timeout,
+        # How often a worker looks for messages whose worker died (kombu's default: 100 s).
+        "unacked_restore_interval": max(1, min(60, visibility_timeout // 5)),
+        "unacked_restore_throttle": 1,
         "socket_connect_timeout": 5,
     }
     CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)

@@ -66,45 +66,66 @@ def _database_url(settings_dict) -> str:
 
 
 @pytest.fixture
-def celery_worker(postgresql, redis_url, tmp_path):
-    """Start `celery worker` as its own process on the test database and Redis; stop it after."""
+def start_worker(postgresql, redis_url, tmp_path):
+    """
+    Start `celery worker` processes on the test database and Redis; stop them all after.
+
+    Returns start(visibility_timeout=None) -> (process, hostname). Each worker runs in its own
+    process group, so a test can kill a whole worker as a dying machine would.
+    """
     if not app.conf.broker_url.startswith("redis"):
         unavailable("the Celery broker is not Redis")
     eager, app.conf.task_always_eager = app.conf.task_always_eager, False
     with app.connection_for_write() as conn:  # drop messages a crashed earlier run left behind
         for queue in app.conf.task_queues:
             queue(conn.default_channel).purge()
+    started = []
 
-    name = f"test-{uuid.uuid4().hex[:8]}@localhost"
-    log = open(tmp_path / "worker.log", "w+")  # noqa: SIM115 - closed at teardown
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(postgresql),
-        "REDIS_URL": redis_url,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-    }
-    env.pop("CELERY_BROKER_URL", None)
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "--app", "portal", "worker",
-            "--queues", "default,evidence,briefs", "--hostname", name,
-            "--concurrency", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-            "--include", "tests.integration.worker_tasks",
-        ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
+    def start(visibility_timeout: int | None = None):
+        name = f"test-{uuid.uuid4().hex[:8]}@localhost"
+        log = open(tmp_path / f"{name}.log", "w+")  # noqa: SIM115 - closed at teardown
+        env = {
+            **os.environ,
+            "DATABASE_URL": _database_url(postgresql),
+            "REDIS_URL": redis_url,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+        }
+        env.pop("CELERY_BROKER_URL", None)
+        if visibility_timeout:
+            env["CELERY_VISIBILITY_TIMEOUT"] = str(visibility_timeout)
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "--app", "portal", "worker",
+                "--queues", "default,evidence,briefs", "--hostname", name,
+                "--concurrency", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+                "--include", "tests.integration.worker_tasks",
+            ],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        started.append((process, log))
         deadline = time.monotonic() + 60
         while not app.control.ping(destination=[name], timeout=1):
             if process.poll() is not None or time.monotonic() > deadline:
                 log.seek(0)
                 pytest.fail(f"The Celery worker did not start:\n{log.read()[-3000:]}")
-        yield process
+        return process, name
+
+    try:
+        yield start
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        for process, log in started:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, 9)
+            log.close()
         app.conf.task_always_eager = eager
+
+
+@pytest.fixture
+def celery_worker(start_worker):
+    """One worker process."""
+    process, _name = start_worker()
+    return process

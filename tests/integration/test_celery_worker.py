@@ -33,4 +33,28 @@ def test_a_task_is_delivered_again_when_the_process_running_it_dies(celery_worke
     pids = [int(pid) for pid in redis_client.lrange(f"{key}:pids", 0, -1)]
     assert len(pids) == 2 and pids[1] != first_pid
     assert redis_client.lrange(f"{key}:done", 0, -1) == ["2"]
-    redis_client.delete(f"{key}:attempts", f"{key}:pids", f"{key}:done")
+    redis_client.delete(*(f"{key}:{part}" for part in ("attempts", "pids", "workers", "done")))
+
+
+def test_a_task_survives_its_whole_worker_dying_and_completes_once_elsewhere(
+    start_worker, redis_client
+):
+    first, first_name = start_worker(visibility_timeout=5)
+    key = f"test:{uuid.uuid4().hex}"
+    result = worker_tasks.count_attempt_then_sleep.delay(key, 2)
+
+    deadline = time.monotonic() + 30
+    while not redis_client.lrange(f"{key}:workers", 0, -1):
+        assert time.monotonic() < deadline, "the task never started"
+        time.sleep(0.1)
+    assert redis_client.lrange(f"{key}:workers", 0, -1) == [first_name]
+    os.killpg(first.pid, signal.SIGKILL)  # the whole worker, as a machine that dies
+    first.wait(timeout=10)
+
+    _second, second_name = start_worker(visibility_timeout=5)
+    # The message was never acknowledged: once the visibility timeout passes, Redis hands it
+    # to the surviving worker, which runs it to the end, once.
+    assert result.get(timeout=90) == 2
+    assert redis_client.lrange(f"{key}:workers", 0, -1) == [first_name, second_name]
+    assert redis_client.lrange(f"{key}:done", 0, -1) == ["2"]
+    redis_client.delete(*(f"{key}:{part}" for part in ("attempts", "pids", "workers", "done")))
