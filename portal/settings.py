@@ -232,6 +232,8 @@ STORAGES = {
         )
     },
 }
+# clamd to scan evidence with ("host:port"); without it, only the built-in checks run.
+CLAMD_ADDRESS = env.str("CLAMD_ADDRESS", default="")
 # Evidence files up to this size (2 GiB by default), enforced while the upload streams in.
 EVIDENCE_MAX_UPLOAD_SIZE = env.int("PORTAL_MAX_UPLOAD_BYTES", default=2 * 1024**3)
 # Uploads stream to private temporary files beside the store (a rename, not a copy, to keep).

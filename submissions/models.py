@@ -541,6 +541,12 @@ class Evidence(models.Model):
     incidents = models.ManyToManyField(Incident, related_name="evidence", blank=True)
     criteria = models.ManyToManyField(Criterion, related_name="+", blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    scanned_at = models.DateTimeField(null=True, blank=True)
+    malware_warning = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text=_("Why this file may be malicious; kept as evidence, downloaded with a warning."),
+    )
     thumbnail = models.FileField(upload_to="thumbnails/", max_length=200, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

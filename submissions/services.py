@@ -17,7 +17,7 @@ from portal.models import Organisation, User
 from reviews import tasks as review_tasks
 from reviews.models import InformationRequest, Message
 
-from . import metadata, tasks
+from . import metadata, scanning, tasks
 from .checklist import completeness
 from .models import (
     ChecklistAnswer,
@@ -475,6 +475,7 @@ def attach_evidence_file(dossier: Dossier, *, by: User, upload, details: dict) -
                 },
             )
             tasks.extract_evidence_metadata.delay_on_commit(evidence.pk)
+            tasks.scan_evidence.delay_on_commit(evidence.pk)
     except IntegrityError:
         # Another upload of the same bytes won the race.
         storage.delete(stored)
@@ -630,4 +631,28 @@ def record_evidence_metadata(evidence: Evidence) -> None:
         action="evidence.metadata_extracted",
         target=evidence,
         data={"keys": sorted(found)},
+    )
+
+
+def record_evidence_scan(evidence: Evidence) -> None:
+    """Scan an exhibit once; flag it (never delete it) if it may be malicious."""
+    if evidence.scanned_at or not evidence.file:
+        return
+    warning = scanning.scan(evidence.file, evidence.content_type)
+    claimed = Evidence.objects.filter(pk=evidence.pk, scanned_at__isnull=True).update(
+        scanned_at=timezone.now(), malware_warning=warning[:300]
+    )
+    if claimed and warning:
+        audit.record(
+            actor=None, action="evidence.flagged", target=evidence, data={"warning": warning}
+        )
+
+
+def record_evidence_download(evidence: Evidence, *, by: User) -> None:
+    """Write down who took a copy of an exhibit."""
+    audit.record(
+        actor=by,
+        action="evidence.downloaded",
+        target=evidence,
+        data={"dossier": evidence.dossier_id, "sha256": evidence.sha256},
     )

@@ -13,3 +13,12 @@ def extract_evidence_metadata(evidence_id: int) -> None:
     if evidence is None:  # removed before a worker picked this up
         return
     services.record_evidence_metadata(evidence)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
+def scan_evidence(evidence_id: int) -> None:
+    """Scan an exhibit for malware (ClamAV if configured, active-content checks always)."""
+    evidence = Evidence.objects.filter(pk=evidence_id).first()
+    if evidence is None:
+        return
+    services.record_evidence_scan(evidence)

@@ -632,8 +632,17 @@ def evidence_remove(request: HttpRequest, reference: str, pk: int) -> HttpRespon
 def evidence_download(request: HttpRequest, reference: str, pk: int) -> FileResponse:
     """Stream an exhibit to someone who may see its dossier, always as an attachment."""
     evidence = get_object_or_404(
-        Evidence.objects.visible_to(request.user).files(), dossier__reference=reference, pk=pk
+        Evidence.objects.visible_to(request.user).files().select_related("dossier"),
+        dossier__reference=reference,
+        pk=pk,
     )
+    if evidence.malware_warning and request.GET.get("confirm") != "1":
+        return render(
+            request,
+            "submissions/evidence_warning.html",
+            {"evidence": evidence, "dossier": evidence.dossier},
+        )
+    services.record_evidence_download(evidence, by=request.user)
     response = FileResponse(
         evidence.file.open("rb"),
         as_attachment=True,
