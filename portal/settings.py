@@ -232,6 +232,9 @@ STORAGES = {
         )
     },
 }
+# Withdrawn and rejected dossiers (with their files) are purged this many days after the
+# decision, unless on legal hold.
+RETENTION_DAYS = env.int("PORTAL_RETENTION_DAYS", default=365)
 # clamd to scan evidence with ("host:port"); without it, only the built-in checks run.
 CLAMD_ADDRESS = env.str("CLAMD_ADDRESS", default="")
 # Evidence files up to this size (2 GiB by default), enforced while the upload streams in.
@@ -331,6 +334,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # evidence: hashing, sniffing, scanning; briefs: PDF and manifest rendering; default: the rest.
 CELERY_TASK_QUEUES = [Queue("default"), Queue("evidence"), Queue("briefs")]
 CELERY_TASK_ROUTES = {
+    "submissions.tasks.purge_expired_dossiers": {"queue": "default"},
     "submissions.tasks.*": {"queue": "evidence"},
     "reviews.tasks.render_*": {"queue": "briefs"},
 }
@@ -352,6 +356,10 @@ CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {
         "task": "portal.tasks.clear_expired_sessions",
         "schedule": 60 * 60 * 6,
+    },
+    "purge-expired-dossiers": {
+        "task": "submissions.tasks.purge_expired_dossiers",
+        "schedule": 60 * 60 * 24,
     },
     "verify-audit-log": {
         "task": "portal.tasks.verify_audit_log",

@@ -252,6 +252,12 @@ class Dossier(models.Model):
     )
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.DRAFT)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    legal_hold = models.BooleanField(
+        _("legal hold"),
+        default=False,
+        help_text=_("Keep this dossier past the retention period (e.g. for proceedings)."),
+    )
+    legal_hold_reason = models.CharField(_("reason for the hold"), max_length=300, blank=True)
     status_changed_at = models.DateTimeField(auto_now_add=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

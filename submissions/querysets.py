@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
@@ -30,6 +32,14 @@ class DossierQuerySet(models.QuerySet):
             return self.none()
         member = Membership.objects.filter(organisation=OuterRef("organisation"), user=user)
         return self.filter(Exists(member), status="draft")
+
+    def purgeable(self, now, days: int) -> "DossierQuerySet":
+        """Withdrawn or rejected dossiers past the retention period and not on legal hold."""
+        return self.filter(
+            status__in=["withdrawn", "rejected"],
+            status_changed_at__lt=now - timedelta(days=days),
+            legal_hold=False,
+        )
 
 
 class DossierChildQuerySet(models.QuerySet):

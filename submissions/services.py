@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable
 from functools import partial
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -656,3 +657,51 @@ def record_evidence_download(evidence: Evidence, *, by: User) -> None:
         target=evidence,
         data={"dossier": evidence.dossier_id, "sha256": evidence.sha256},
     )
+
+
+# Retention
+
+
+def purge_dossier(dossier: Dossier, *, by: User | None) -> dict:
+    """Delete a withdrawn or rejected dossier past retention, with its files; audited."""
+    with transaction.atomic():
+        dossier = Dossier.objects.select_for_update().get(pk=dossier.pk)
+        if (
+            not Dossier.objects.purgeable(timezone.now(), settings.RETENTION_DAYS)
+            .filter(pk=dossier.pk)
+            .exists()
+        ):
+            raise ValidationError(_("This dossier is not due for purging."))
+        files = [
+            name
+            for pair in dossier.evidence.values_list("file", "thumbnail")
+            for name in pair
+            if name
+        ]
+        counts = {
+            "exhibits": dossier.evidence.count(),
+            "subjects": dossier.subjects.count(),
+            "sources": dossier.sources.count(),
+            "files": len(files),
+        }
+        audit.record(
+            actor=by,
+            action="dossier.purged",
+            target=dossier,
+            data={"reference": dossier.reference, "status": dossier.status, **counts},
+        )
+        dossier.delete()
+        storage = Evidence._meta.get_field("file").storage
+        for name in files:
+            transaction.on_commit(partial(storage.delete, name))
+    return counts
+
+
+def purge_expired_dossiers(*, by: User | None = None) -> list[str]:
+    """Purge every dossier past retention; return their references."""
+    due = Dossier.objects.purgeable(timezone.now(), settings.RETENTION_DAYS)
+    purged = []
+    for dossier in due.iterator():
+        purge_dossier(dossier, by=by)
+        purged.append(dossier.reference)
+    return purged

@@ -22,3 +22,9 @@ def scan_evidence(evidence_id: int) -> None:
     if evidence is None:
         return
     services.record_evidence_scan(evidence)
+
+
+@shared_task
+def purge_expired_dossiers() -> int:
+    """Purge withdrawn and rejected dossiers past the retention period."""
+    return len(services.purge_expired_dossiers())
