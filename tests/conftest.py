@@ -89,3 +89,14 @@ def lena(db):
     """Lead reviewer (with an authenticator app)."""
     user = UserFactory(email="lena@review.example", no_organisation=True)
     return with_authenticator(services.grant_review_role(user, lead=True, by=None))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say how many hostile inputs the fuzz tests tried, and how many the portal mishandled."""
+    from tests import test_fuzz
+
+    if test_fuzz.HOSTILE["tried"]:
+        terminalreporter.write_line(
+            f"Hostile inputs tried: {test_fuzz.HOSTILE['tried']}, "
+            f"mishandled: {test_fuzz.HOSTILE['failures']}"
+        )

@@ -6,7 +6,7 @@ from portal.models import Membership, Organisation, User
 from reviews import demo as reviews_demo
 from submissions.demo import seed_demo_dossiers
 
-DEMO_PASSWORD = "demo-portal-password"  # noqa: S105 - published on purpose, for demo accounts
+DEMO_PASSWORD = "demo-portal-password"  # noqa: S105 # nosec B105 - published on purpose (demo)
 
 ORGANISATIONS = [
     {"slug": "demo-ngo", "name": "Demo Human Rights Documentation Centre", "country": "GB"},
