@@ -338,7 +338,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             # segno writes the SVG itself from the device URL: no user input reaches it.
-            "qr_svg": mark_safe(qr.svg_inline(scale=5, title="QR code")),  # noqa: S308 # nosec B308 B703
+            "qr_svg": mark_safe(qr.svg_inline(scale=5, title="QR code")),  # noqa: S308  # nosec B308,B703
             "secret": base64.b32encode(device.bin_key).decode(),
             "required": twofactor.is_required(request.user),
             "next": _next_url(request),

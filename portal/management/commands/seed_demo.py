@@ -6,7 +6,8 @@ from portal.models import Membership, Organisation, User
 from reviews import demo as reviews_demo
 from submissions.demo import seed_demo_dossiers
 
-DEMO_PASSWORD = "demo-portal-password"  # noqa: S105 # nosec B105 - published on purpose (demo)
+# Published on purpose: demo accounts only, and the command refuses outside development.
+DEMO_PASSWORD = "demo-portal-password"  # noqa: S105  # nosec B105
 
 ORGANISATIONS = [
     {"slug": "demo-ngo", "name": "Demo Human Rights Documentation Centre", "country": "GB"},
