@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 
 .DEFAULT_GOAL := help
-.PHONY: help run worker test test-integration lint format migrations-check deploy-check clean
+.PHONY: help run worker test test-integration lint format migrations-check deploy-check clean system-deps bench-briefs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -27,7 +27,20 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	@echo "Creating .env for development (DJANGO_DEBUG=true); see .env.example for every setting."
 	@printf '# Development settings, made by `make run`; never commit this file.\nDJANGO_DEBUG=true\n' > .env
 
-run: $(VENV)/.installed .env ## Install, migrate, seed the demo, serve on :8000 with a worker and beat
+# Debian packages the portal needs beyond Python: fonts with real glyphs for names in every
+# script (briefs and receipts), libmagic (file types) and Pango (WeasyPrint). Installed when
+# missing, if this user may (root, or sudo without a password); otherwise it says what to install.
+DEBIAN_PACKAGES := fonts-noto-core fonts-noto-cjk fonts-khmeros libmagic1 libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+system-deps: ## Install the Debian packages above if any is missing
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO=sudo; else \
+	    echo "Please install: $$missing (apt-get install $$missing)"; exit 0; fi; \
+	  echo "Installing $$missing"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+run: system-deps $(VENV)/.installed .env ## Install, migrate, seed the demo, serve on :8000 with a worker and beat
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo
 	@echo "Portal on http://127.0.0.1:8000 (review site: /admin/). Ctrl-C stops everything."
@@ -36,11 +49,14 @@ run: $(VENV)/.installed .env ## Install, migrate, seed the demo, serve on :8000 
 worker: $(VENV)/.installed ## Run a Celery worker for every queue (needs the same settings as the web)
 	$(BIN)/celery --app portal worker --queues default,evidence,briefs --loglevel INFO
 
-test: $(VENV)/.installed-dev ## Run the whole suite (SQLite and eager tasks unless DATABASE_URL/REDIS_URL are set)
+test: system-deps $(VENV)/.installed-dev ## Run the whole suite (SQLite and eager tasks unless DATABASE_URL/REDIS_URL are set)
 	$(BIN)/pytest
 
 test-integration: $(VENV)/.installed-dev ## Only the tests against real PostgreSQL, Redis and a worker
 	$(BIN)/pytest tests/integration
+
+bench-briefs: system-deps $(VENV)/.installed-dev ## Time brief rendering for 1, 5 and 20 dossiers (prints a line each)
+	$(BIN)/pytest bench/test_brief_rendering.py -q -s -p no:randomly
 
 lint: $(VENV)/.installed-dev ## ruff check and format check
 	$(BIN)/ruff check .

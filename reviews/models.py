@@ -1,8 +1,18 @@
-"""What reviewers do. Assignments come first: they decide which reviewer sees which dossier."""
+"""
+What reviewers do: assignments (which reviewer sees which dossier), verification of the NGO's
+checklist claims, independent reviews with rubric scores, questions to the NGO, decisions,
+and the canonical persons that subjects of different dossiers are linked to.
+"""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+from submissions.fields import PartialDateField
+
+from .querysets import AssignmentQuerySet, PersonQuerySet, ReviewQuerySet
 
 
 class Assignment(models.Model):
@@ -18,14 +28,35 @@ class Assignment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    due_at = models.DateTimeField(_("review due"), null=True, blank=True)
+    recused_at = models.DateTimeField(_("recused at"), null=True, blank=True)
+    recusal_reason = models.TextField(_("reason for recusal"), blank=True)
+    # When the last overdue reminder went out: at most one a day (see tasks.remind_overdue).
+    reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = AssignmentQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
         constraints = [
-            models.UniqueConstraint(fields=["dossier", "reviewer"], name="assignment_unique")
+            models.UniqueConstraint(fields=["dossier", "reviewer"], name="assignment_unique"),
+            models.CheckConstraint(
+                condition=models.Q(recused_at__isnull=True) | ~models.Q(recusal_reason=""),
+                name="assignment_recusal_has_reason",
+            ),
+        ]
+        # App-wide permissions of the review site live here (any model of the app would do).
+        permissions = [
+            ("reveal_identity", _("Can reveal the real identity of a witness or source")),
         ]
 
     def __str__(self) -> str:
         return f"{self.reviewer} on {self.dossier}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.recused_at is None
 
 
 class InformationRequest(models.Model):
@@ -68,3 +99,372 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author} on {self.request_id}"
+
+
+class Verification(models.Model):
+    """
+    A reviewer's check of one checklist claim against the evidence.
+
+    One per answer, shared by the dossier's reviewers: verification establishes facts, while
+    the judgement (scores, recommendation) stays independent in each Review. Every change is
+    in the audit log with the status before and after.
+    """
+
+    class Status(models.TextChoices):
+        VERIFIED = "verified", _("Verified")
+        DISPUTED = "disputed", _("Disputed")
+        INSUFFICIENT = "insufficient", _("Insufficient evidence")
+
+    answer = models.OneToOneField(
+        "submissions.ChecklistAnswer", on_delete=models.CASCADE, related_name="verification"
+    )
+    status = models.CharField(_("verification"), max_length=20, choices=Status.choices)
+    note = models.TextField(_("note"), blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    verified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("verification")
+        verbose_name_plural = _("verifications")
+
+    def __str__(self) -> str:
+        return f"{self.answer_id}: {self.status}"
+
+
+class Recommendation(models.TextChoices):
+    APPROVE = "approve", _("Approve")
+    REJECT = "reject", _("Reject")
+    REQUEST_INFORMATION = "request_information", _("Ask for information")
+
+
+class Review(models.Model):
+    """
+    One reviewer's independent assessment of a dossier: rubric scores and a recommendation.
+
+    A draft until submitted; once submitted it cannot change, and only then does its author
+    see the other reviewers' scores.
+    """
+
+    dossier = models.ForeignKey(
+        "submissions.Dossier", on_delete=models.CASCADE, related_name="reviews"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
+    )
+    recommendation = models.CharField(
+        _("recommendation"), max_length=30, choices=Recommendation.choices, blank=True
+    )
+    summary = models.TextField(_("summary for the lead reviewer"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+
+    objects = ReviewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+        constraints = [
+            models.UniqueConstraint(fields=["dossier", "reviewer"], name="review_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} on {self.dossier}"
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.submitted_at is not None
+
+    @property
+    def average_score(self) -> float | None:
+        """The mean of the rubric scores (uses prefetched scores when there are)."""
+        scores = [score.score for score in self.scores.all()]
+        return round(sum(scores) / len(scores), 1) if scores else None
+
+
+class RubricScore(models.Model):
+    """A score from 0 to 5, with a note, on one line of the rubric (domain.md section 6)."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="scores")
+    line = models.CharField(_("rubric line"), max_length=40)
+    score = models.PositiveSmallIntegerField(_("score"), validators=[MaxValueValidator(5)])
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("rubric score")
+        verbose_name_plural = _("rubric scores")
+        constraints = [
+            models.UniqueConstraint(fields=["review", "line"], name="rubric_score_unique"),
+            models.CheckConstraint(condition=models.Q(score__lte=5), name="rubric_score_0_to_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line}: {self.score}"
+
+
+class Decision(models.Model):
+    """The lead reviewer's approval or rejection, with the reason the NGO receives."""
+
+    class Outcome(models.TextChoices):
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    dossier = models.OneToOneField(
+        "submissions.Dossier", on_delete=models.CASCADE, related_name="decision"
+    )
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    reason = models.TextField(_("reason (sent to the organisation)"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(auto_now_add=True)
+    reviews = models.ManyToManyField(Review, related_name="+", blank=True)
+
+    class Meta:
+        verbose_name = _("decision")
+        verbose_name_plural = _("decisions")
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(reason=""), name="decision_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dossier}: {self.outcome}"
+
+
+# Persons across dossiers
+
+
+class Person(models.Model):
+    """A canonical person: the one individual that subjects of several dossiers refer to."""
+
+    name = models.CharField(_("name in Latin script"), max_length=300)
+    name_original = models.CharField(_("name in original script"), max_length=300, blank=True)
+    aliases = models.JSONField(_("aliases and other spellings"), default=list, blank=True)
+    birth_date = PartialDateField(_("date of birth"), blank=True)
+    nationalities = CountryField(_("nationalities"), multiple=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PersonQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("person")
+        verbose_name_plural = _("persons")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.name_original})" if self.name_original else self.name
+
+
+class SubjectLink(models.Model):
+    """A subject of a dossier identified as a canonical person."""
+
+    subject = models.OneToOneField(
+        "submissions.Subject", on_delete=models.CASCADE, related_name="person_link"
+    )
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="subject_links")
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    linked_at = models.DateTimeField(auto_now_add=True)
+    score = models.FloatField(_("match score"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("subject link")
+        verbose_name_plural = _("subject links")
+
+    def __str__(self) -> str:
+        return f"{self.subject_id} is {self.person}"
+
+
+class MatchDecision(models.Model):
+    """
+    A reviewer's answer to a suggested match, so that it is not suggested again.
+
+    The candidate is either a canonical person or another subject; a pair of subjects is
+    stored once, lower id first, whichever side it was suggested from.
+    """
+
+    subject = models.ForeignKey(
+        "submissions.Subject", on_delete=models.CASCADE, related_name="match_decisions"
+    )
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, null=True, blank=True, related_name="match_decisions"
+    )
+    other = models.ForeignKey(
+        "submissions.Subject", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    accepted = models.BooleanField()
+    score = models.FloatField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("match decision")
+        verbose_name_plural = _("match decisions")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(person__isnull=True, other__isnull=False)
+                | models.Q(person__isnull=False, other__isnull=True),
+                name="match_decision_one_candidate",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(other__isnull=True) | models.Q(subject__lt=models.F("other")),
+                name="match_decision_pair_ordered",
+            ),
+            models.UniqueConstraint(
+                fields=["subject", "person"],
+                condition=models.Q(person__isnull=False),
+                name="match_decision_person_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["subject", "other"],
+                condition=models.Q(other__isnull=False),
+                name="match_decision_pair_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        verdict = "same" if self.accepted else "different"
+        return f"{self.subject_id} / {self.person_id or self.other_id}: {verdict}"
+
+
+# Sanctions packages and government briefs
+
+
+def new_package_reference() -> str:
+    import secrets
+
+    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+    chars = "".join(secrets.choice(alphabet) for _ in range(8))
+    return f"PKG-{chars[:4]}-{chars[4:]}"
+
+
+DEFAULT_MARKING = "OFFICIAL-SENSITIVE: contains material from protected sources. Do not publish."
+
+
+class Package(models.Model):
+    """One government brief: persons asked to be designated under one regime, and its evidence."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        READY = "ready", _("Ready to render")
+        RENDERED = "rendered", _("Rendered")
+        DELIVERED = "delivered", _("Delivered")
+        RESPONSE_RECORDED = "response_recorded", _("Response recorded")
+
+    class Response(models.TextChoices):
+        NONE = "", _("No response yet")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        UNDER_CONSIDERATION = "under_consideration", _("Under consideration")
+        DESIGNATED = "designated", _("Designated")
+        DECLINED = "declined", _("Declined")
+
+    reference = models.CharField(
+        max_length=24, unique=True, editable=False, default=new_package_reference
+    )
+    regime = models.ForeignKey(
+        "submissions.Regime", on_delete=models.PROTECT, related_name="packages"
+    )
+    recipient = models.CharField(
+        _("recipient ministry"), max_length=300, help_text=_("e.g. FCDO Sanctions Directorate")
+    )
+    persons = models.ManyToManyField(Person, related_name="packages", verbose_name=_("persons"))
+    dossiers = models.ManyToManyField(
+        "submissions.Dossier", related_name="packages", verbose_name=_("approved dossiers")
+    )
+    cover_note = models.TextField(_("cover note / executive summary"), blank=True)
+    handling_marking = models.CharField(
+        _("handling marking"), max_length=200, default=DEFAULT_MARKING
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    response = models.CharField(
+        _("government response"), max_length=30, choices=Response.choices, blank=True
+    )
+    response_on = models.DateField(_("response received on"), null=True, blank=True)
+    designated_on = models.DateField(_("designated on"), null=True, blank=True)
+    response_note = models.TextField(_("response note"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        verbose_name = _("sanctions package")
+        verbose_name_plural = _("sanctions packages")
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.regime.key})"
+
+
+class BriefVersion(models.Model):
+    """One rendering of a package: its PDF, manifest and bundle, with their hashes."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RENDERING = "rendering", _("Rendering")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    pdf = models.FileField(upload_to="briefs/", max_length=200, blank=True)
+    manifest = models.FileField(upload_to="briefs/", max_length=200, blank=True)
+    bundle = models.FileField(upload_to="briefs/", max_length=200, blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    manifest_sha256 = models.CharField(max_length=64, blank=True)
+    bundle_sha256 = models.CharField(max_length=64, blank=True)
+    pages = models.PositiveIntegerField(null=True, blank=True)
+    exhibits = models.PositiveIntegerField(null=True, blank=True)
+    withheld = models.PositiveIntegerField(null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    rendered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["package", "number"], name="brief_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.package.reference} v{self.number}"
+
+
+class Delivery(models.Model):
+    """When, to whom and how a brief was handed over, and by whom."""
+
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="deliveries")
+    version = models.ForeignKey(BriefVersion, on_delete=models.PROTECT, related_name="+")
+    delivered_on = models.DateField(_("delivered on"))
+    recipient = models.CharField(_("delivered to"), max_length=300)
+    channel = models.CharField(
+        _("channel"), max_length=200, help_text=_("e.g. secure email, meeting, diplomatic pouch")
+    )
+    delivered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = _("deliveries")
+
+    def __str__(self) -> str:
+        return f"{self.package.reference} to {self.recipient} on {self.delivered_on}"

@@ -1,0 +1,281 @@
+"""
+Services for sanctions packages: build one from approved dossiers, render its brief (a new
+version each time), record its delivery and the government's response. Lead reviewers only.
+"""
+
+import io
+import uuid
+from collections.abc import Iterable
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile, File
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from pypdf import PdfReader
+
+from portal import audit
+from portal.models import User
+from submissions.models import Dossier, Regime
+
+from . import briefs, tasks
+from .models import BriefVersion, Delivery, Package, Person
+
+
+def _lead(user: User) -> None:
+    if not user.is_lead_reviewer:
+        raise PermissionDenied
+
+
+def _check_contents(regime: Regime, persons: list[Person], dossiers: list[Dossier]) -> None:
+    if not persons:
+        raise ValidationError(_("Name at least one person to be designated."))
+    not_approved = [d.reference for d in dossiers if d.status not in ("approved", "packaged")]
+    if not_approved:
+        raise ValidationError(
+            _("Only approved dossiers can go into a package: %(refs)s."),
+            params={"refs": ", ".join(not_approved)},
+        )
+    other_regime = [
+        d.reference for d in dossiers if not d.target_regimes.filter(pk=regime.pk).exists()
+    ]
+    if other_regime:
+        raise ValidationError(
+            _("These dossiers were not filed for %(regime)s: %(refs)s."),
+            params={"regime": regime.key, "refs": ", ".join(other_regime)},
+        )
+    linked = set(
+        Person.objects.filter(
+            pk__in=[p.pk for p in persons], subject_links__subject__dossier__in=dossiers
+        ).values_list("pk", flat=True)
+    )
+    unsupported = [p.name for p in persons if p.pk not in linked]
+    if unsupported:
+        raise ValidationError(
+            _("No dossier in the package concerns: %(names)s."),
+            params={"names": ", ".join(unsupported)},
+        )
+
+
+@transaction.atomic
+def create_package(
+    *,
+    regime: Regime,
+    persons: Iterable[Person],
+    dossiers: Iterable[Dossier],
+    by: User,
+    recipient: str = "",
+    cover_note: str = "",
+) -> Package:
+    """Start a package for one government's regime from approved dossiers."""
+    _lead(by)
+    persons = list(persons)
+    dossiers = list(Dossier.objects.filter(pk__in=[d.pk for d in dossiers]))  # as stored now
+    _check_contents(regime, persons, dossiers)
+    package = Package.objects.create(
+        regime=regime,
+        recipient=recipient or regime.receiving_authority,
+        cover_note=cover_note,
+        created_by=by,
+    )
+    package.persons.set(persons)
+    package.dossiers.set(dossiers)
+    audit.record(
+        actor=by,
+        action="package.created",
+        target=package,
+        data={"regime": regime.key, "dossiers": [d.reference for d in dossiers]},
+    )
+    return package
+
+
+@transaction.atomic
+def mark_ready(package: Package, *, by: User) -> Package:
+    """Check the package once more and let it be rendered."""
+    _lead(by)
+    package = Package.objects.select_for_update().get(pk=package.pk)
+    if package.status != Package.Status.DRAFT:
+        raise ValidationError(_("Only a draft package can be marked ready."))
+    dossiers = list(package.dossiers.all())
+    _check_contents(package.regime, list(package.persons.all()), dossiers)
+    unsafe = [
+        d.reference
+        for d in dossiers
+        if not d.answers.filter(
+            regime=package.regime, criterion__code="safety-assessment", status="met"
+        ).exists()
+    ]
+    if unsafe:  # domain.md R8: no package leaves without a safety assessment
+        raise ValidationError(
+            _("These dossiers have no safety assessment for this government: %(refs)s."),
+            params={"refs": ", ".join(unsafe)},
+        )
+    package.status = Package.Status.READY
+    package.save(update_fields=["status", "updated_at"])
+    audit.record(actor=by, action="package.ready", target=package)
+    return package
+
+
+@transaction.atomic
+def request_render(package: Package, *, by: User) -> BriefVersion:
+    """Queue a new version of the brief; earlier versions are kept."""
+    _lead(by)
+    package = Package.objects.select_for_update().get(pk=package.pk)
+    if package.status == Package.Status.DRAFT:
+        raise ValidationError(_("Mark the package ready before rendering it."))
+    number = (package.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    version = BriefVersion.objects.create(package=package, number=number, requested_by=by)
+    audit.record(actor=by, action="brief.requested", target=package, data={"version": number})
+    tasks.render_brief.delay_on_commit(version.pk)
+    return version
+
+
+def _progress(version: BriefVersion, percent: int) -> None:
+    BriefVersion.objects.filter(pk=version.pk).update(progress=percent)
+
+
+def render_version(version: BriefVersion) -> None:
+    """
+    Render a queued version: PDF, manifest and bundle, with their hashes.
+
+    Safe to run twice: the files of a second run that finds the version done are deleted, so
+    each version keeps one set of files.
+    """
+    claimed = BriefVersion.objects.filter(
+        pk=version.pk, status__in=[BriefVersion.Status.QUEUED, BriefVersion.Status.RENDERING]
+    ).update(status=BriefVersion.Status.RENDERING, progress=5)
+    if not claimed:
+        return
+    package = version.package
+    storage = BriefVersion._meta.get_field("pdf").storage
+    stored = []
+    try:
+        content = briefs.assemble(package, version.number)
+        _progress(version, 30)
+        pdf = briefs.render_pdf(content)
+        pdf_sha256 = briefs.hashlib.sha256(pdf).hexdigest()
+        pages = len(PdfReader(io.BytesIO(pdf)).pages)
+        _progress(version, 70)
+        manifest = briefs.manifest_json(briefs.manifest(content, pdf_sha256))
+        prefix = f"briefs/{package.reference}/v{version.number}-{uuid.uuid4().hex[:8]}"
+        stored.append(storage.save(f"{prefix}/brief.pdf", ContentFile(pdf)))
+        stored.append(storage.save(f"{prefix}/manifest.json", ContentFile(manifest)))
+        bundle_path = briefs.temporary_bundle_path()
+        try:
+            briefs.write_bundle(bundle_path, pdf, manifest, content.exhibits)
+            with bundle_path.open("rb") as handle:
+                bundle_sha256 = briefs._hash_stream(handle)
+                handle.seek(0)
+                stored.append(storage.save(f"{prefix}/bundle.zip", File(handle)))
+        finally:
+            bundle_path.unlink(missing_ok=True)
+        _progress(version, 95)
+        with transaction.atomic():
+            current = BriefVersion.objects.select_for_update().get(pk=version.pk)
+            if current.status == BriefVersion.Status.DONE:  # another run finished first
+                for name in stored:
+                    storage.delete(name)
+                return
+            current.pdf.name, current.manifest.name, current.bundle.name = stored
+            current.pdf_sha256 = pdf_sha256
+            current.manifest_sha256 = briefs.hashlib.sha256(manifest).hexdigest()
+            current.bundle_sha256 = bundle_sha256
+            current.pages = pages
+            current.exhibits = len(content.exhibits)
+            current.withheld = content.withheld
+            current.status = BriefVersion.Status.DONE
+            current.progress = 100
+            current.rendered_at = timezone.now()
+            current.error = ""
+            current.save()
+            Package.objects.filter(pk=package.pk, status=Package.Status.READY).update(
+                status=Package.Status.RENDERED, updated_at=timezone.now()
+            )
+            audit.record(
+                actor=None,
+                action="brief.rendered",
+                target=package,
+                data={
+                    "version": version.number,
+                    "pdf_sha256": pdf_sha256,
+                    "pages": pages,
+                    "exhibits": len(content.exhibits),
+                    "withheld": content.withheld,
+                },
+            )
+    except Exception as error:
+        for name in stored:
+            storage.delete(name)
+        BriefVersion.objects.filter(pk=version.pk).exclude(status=BriefVersion.Status.DONE).update(
+            status=BriefVersion.Status.FAILED, error=f"{type(error).__name__}: {error}"
+        )
+        raise
+
+
+@transaction.atomic
+def record_delivery(
+    package: Package,
+    version: BriefVersion,
+    *,
+    by: User,
+    delivered_on: date,
+    recipient: str,
+    channel: str,
+    note: str = "",
+) -> Delivery:
+    """Record that a rendered brief was handed to a government."""
+    _lead(by)
+    package = Package.objects.select_for_update().get(pk=package.pk)
+    if version.package_id != package.pk or version.status != BriefVersion.Status.DONE:
+        raise ValidationError(_("Only a rendered version of this package can be delivered."))
+    delivery = Delivery.objects.create(
+        package=package,
+        version=version,
+        delivered_on=delivered_on,
+        recipient=recipient,
+        channel=channel,
+        note=note,
+        delivered_by=by,
+    )
+    package.status = Package.Status.DELIVERED
+    package.save(update_fields=["status", "updated_at"])
+    package.dossiers.filter(status="approved").update(status="packaged")
+    audit.record(
+        actor=by,
+        action="package.delivered",
+        target=package,
+        data={"version": version.number, "recipient": recipient, "channel": channel},
+    )
+    return delivery
+
+
+@transaction.atomic
+def record_response(
+    package: Package,
+    *,
+    by: User,
+    response: str,
+    response_on: date,
+    designated_on: date | None = None,
+    note: str = "",
+) -> Package:
+    """Record what the government answered."""
+    _lead(by)
+    package = Package.objects.select_for_update().get(pk=package.pk)
+    if package.status not in (Package.Status.DELIVERED, Package.Status.RESPONSE_RECORDED):
+        raise ValidationError(_("Record a response only for a delivered package."))
+    if response == Package.Response.DESIGNATED and designated_on is None:
+        raise ValidationError(_("Give the date of the designation."))
+    package.response, package.response_on = response, response_on
+    package.designated_on, package.response_note = designated_on, note
+    package.status = Package.Status.RESPONSE_RECORDED
+    package.save()
+    audit.record(
+        actor=by,
+        action="package.response_recorded",
+        target=package,
+        data={"response": response, "designated_on": designated_on},
+    )
+    return package

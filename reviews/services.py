@@ -1,0 +1,637 @@
+"""
+Every operation of the review site that changes state. Each runs in one transaction, checks who
+may do it and in which state, writes an audit event, and leaves emails to tasks run on commit.
+
+Roles: a reviewer works on the dossiers assigned to them; a lead reviewer assigns, and decides.
+Nobody reviews or decides a dossier of an organisation they belong to.
+"""
+
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal import audit
+from portal.models import Membership, User
+from submissions.models import ChecklistAnswer, Dossier, Evidence, Source, Subject
+from submissions.services import TransitionNotAllowed, transition
+
+from . import rubric, tasks
+from .models import (
+    Assignment,
+    Decision,
+    InformationRequest,
+    MatchDecision,
+    Person,
+    Recommendation,
+    Review,
+    RubricScore,
+    SubjectLink,
+    Verification,
+)
+from .querysets import OPEN_STATUSES, dossiers_for_review
+
+S = Dossier.Status
+
+# While these hold, reviewers verify, score and ask; decisions need `in_review`.
+WORKING_STATUSES = frozenset({S.IN_REVIEW, S.INFORMATION_REQUESTED})
+
+
+def reviews_required() -> int:
+    """How many independent, submitted reviews a decision needs (four eyes by default)."""
+    return getattr(settings, "REVIEWS_REQUIRED_FOR_DECISION", 2)
+
+
+def review_due_days() -> int:
+    return getattr(settings, "REVIEW_DUE_DAYS", 14)
+
+
+# Guards
+
+
+def is_conflicted(user: User, dossier: Dossier) -> bool:
+    """A member of the submitting organisation may not assess its dossier."""
+    return Membership.objects.filter(user=user, organisation_id=dossier.organisation_id).exists()
+
+
+def _check_not_conflicted(user: User, dossier: Dossier) -> None:
+    if is_conflicted(user, dossier):
+        raise PermissionDenied(
+            _("You belong to the organisation that filed this dossier: a conflict of interest.")
+        )
+
+
+def _lock(dossier: Dossier, *, by: User) -> Dossier:
+    """Reload the dossier locked for update, if `by` may work on it in the review site."""
+    if by is None or not by.is_authenticated or not by.is_reviewer:
+        raise PermissionDenied
+    _check_not_conflicted(by, dossier)
+    locked = dossiers_for_review(by).select_for_update().filter(pk=dossier.pk).first()
+    if locked is None:
+        raise PermissionDenied
+    return locked
+
+
+def _require_lead(user: User) -> None:
+    if user is None or not user.is_authenticated or not user.is_lead_reviewer:
+        raise PermissionDenied(_("Only a lead reviewer may do this."))
+
+
+def active_assignment(dossier: Dossier, user: User) -> Assignment | None:
+    return Assignment.objects.active().filter(dossier=dossier, reviewer=user).first()
+
+
+def _require_assignment(dossier: Dossier, user: User) -> Assignment:
+    assignment = active_assignment(dossier, user)
+    if assignment is None:
+        raise PermissionDenied(_("Only a reviewer assigned to this dossier may do this."))
+    return assignment
+
+
+def _require_assigned_or_lead(dossier: Dossier, user: User) -> None:
+    if not user.is_lead_reviewer:
+        _require_assignment(dossier, user)
+
+
+def _require_status(dossier: Dossier, statuses: Iterable[str], message: str) -> None:
+    if dossier.status not in statuses:
+        raise ValidationError(message, code="wrong_status")
+
+
+def _save_status(dossier: Dossier) -> None:
+    dossier.save(update_fields=["status", "status_changed_at", "updated_at"])
+
+
+# Assignments and conflicts of interest
+
+
+@transaction.atomic
+def assign_reviewer(dossier: Dossier, reviewer: User, *, by: User, due_at=None) -> Assignment:
+    """Ask `reviewer` to review `dossier` (lead reviewers only); the reviewer is emailed."""
+    _require_lead(by)
+    dossier = _lock(dossier, by=by)
+    _require_status(
+        dossier, OPEN_STATUSES, _("Reviewers can be assigned only while a dossier is open.")
+    )
+    if not reviewer.is_reviewer:
+        raise ValidationError(
+            _("%(user)s is not a reviewer."), code="not_reviewer", params={"user": reviewer}
+        )
+    if is_conflicted(reviewer, dossier):
+        raise ValidationError(
+            _("%(user)s belongs to the organisation that filed this dossier and cannot review it."),
+            code="conflict_of_interest",
+            params={"user": reviewer},
+        )
+    existing = Assignment.objects.filter(dossier=dossier, reviewer=reviewer).first()
+    if existing is not None:
+        if existing.recused_at is not None:
+            raise ValidationError(
+                _("%(user)s recused from this dossier."), code="recused", params={"user": reviewer}
+            )
+        raise ValidationError(
+            _("%(user)s is already assigned."), code="already_assigned", params={"user": reviewer}
+        )
+    due_at = due_at or timezone.now() + timedelta(days=review_due_days())
+    assignment = Assignment.objects.create(
+        dossier=dossier, reviewer=reviewer, assigned_by=by, due_at=due_at
+    )
+    audit.record(
+        actor=by,
+        action="assignment.created",
+        target=dossier,
+        data={"assignment": assignment.pk, "reviewer": reviewer.pk, "due_at": due_at},
+    )
+    tasks.notify_assigned_reviewer.delay_on_commit(assignment.pk)
+    return assignment
+
+
+@transaction.atomic
+def recuse(dossier: Dossier, *, by: User, reason: str) -> Assignment:
+    """Step back from an assigned dossier, with a reason; lead reviewers are told."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give a reason for the recusal."), code="reason_required")
+    if not Dossier.objects.filter(pk=dossier.pk, status__in=OPEN_STATUSES).exists():
+        raise ValidationError(_("This dossier has been decided."), code="wrong_status")
+    assignment = (
+        Assignment.objects.select_for_update()
+        .active()
+        .filter(dossier_id=dossier.pk, reviewer=by)
+        .first()
+    )
+    if assignment is None:
+        raise PermissionDenied(_("You are not assigned to this dossier."))
+    assignment.recused_at = timezone.now()
+    assignment.recusal_reason = reason
+    assignment.save(update_fields=["recused_at", "recusal_reason"])
+    audit.record(
+        actor=by,
+        action="assignment.recused",
+        target=dossier,
+        data={"assignment": assignment.pk, "reason": reason},
+    )
+    tasks.notify_lead_reviewers.delay_on_commit(dossier.pk, "recused")
+    return assignment
+
+
+# The workflow
+
+
+@transaction.atomic
+def start_review(dossier: Dossier, *, by: User) -> Dossier:
+    """Take a submitted dossier into review (an assigned reviewer, or a lead reviewer)."""
+    dossier = _lock(dossier, by=by)
+    _require_assigned_or_lead(dossier, by)
+    transition(dossier, S.IN_REVIEW, by=by)
+    _save_status(dossier)
+    tasks.notify_organisation.delay_on_commit(dossier.pk, "in_review")
+    return dossier
+
+
+@transaction.atomic
+def request_information(dossier: Dossier, *, by: User, question: str) -> InformationRequest:
+    """
+    Ask the organisation a question; the dossier waits in `information_requested`.
+
+    The NGO sees the question on its dashboard and is emailed; its answer returns the dossier
+    to review (submissions.services.reply_to_information_request).
+    """
+    question = (question or "").strip()
+    if not question:
+        raise ValidationError(_("Write the question to the organisation."), code="required")
+    dossier = _lock(dossier, by=by)
+    _require_assigned_or_lead(dossier, by)
+    if dossier.status != S.INFORMATION_REQUESTED:  # a further question while one is open
+        transition(dossier, S.INFORMATION_REQUESTED, by=by)
+        _save_status(dossier)
+    request = InformationRequest.objects.create(dossier=dossier, question=question, asked_by=by)
+    audit.record(
+        actor=by,
+        action="information_request.created",
+        target=dossier,
+        data={"request": request.pk},
+    )
+    tasks.notify_organisation.delay_on_commit(dossier.pk, "information_requested")
+    return request
+
+
+@transaction.atomic
+def decide_dossier(dossier: Dossier, *, by: User, outcome: str, reason: str) -> Decision:
+    """
+    Approve or reject a dossier in review (lead reviewers only), with the reason the
+    organisation receives. Needs `REVIEWS_REQUIRED_FOR_DECISION` submitted, independent
+    reviews from reviewers who have not recused.
+    """
+    _require_lead(by)
+    if outcome not in Decision.Outcome.values:
+        raise ValidationError(_("Choose approve or reject."), code="invalid_outcome")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(
+            _("Write the reason for the decision: the organisation receives it."),
+            code="reason_required",
+        )
+    dossier = _lock(dossier, by=by)
+    if dossier.status != S.IN_REVIEW:
+        raise TransitionNotAllowed(f"{dossier.status} → {outcome}")
+    counted = list(Review.objects.counted().filter(dossier=dossier))
+    if len(counted) < reviews_required():
+        raise ValidationError(
+            _("A decision needs %(required)s independent reviews; %(count)s submitted so far."),
+            code="too_few_reviews",
+            params={"required": reviews_required(), "count": len(counted)},
+        )
+    decision = Decision.objects.create(
+        dossier=dossier, outcome=outcome, reason=reason, decided_by=by
+    )
+    decision.reviews.set(counted)
+    transition(
+        dossier,
+        outcome,
+        by=by,
+        data={"decision": decision.pk, "reviews": [r.pk for r in counted]},
+    )
+    _save_status(dossier)
+    tasks.notify_organisation.delay_on_commit(dossier.pk, outcome)
+    return decision
+
+
+# Verification
+
+
+@transaction.atomic
+def verify_answers(
+    dossier: Dossier, *, by: User, verifications: Iterable[Mapping]
+) -> list[Verification]:
+    """
+    Record checks of the NGO's checklist claims: dicts of answer, status and note.
+
+    A dict with an empty status leaves that answer as it is. Each change is audited with the
+    status before and after.
+    """
+    dossier = _lock(dossier, by=by)
+    _require_assigned_or_lead(dossier, by)
+    _require_status(
+        dossier, WORKING_STATUSES, _("Start the review before verifying the checklist.")
+    )
+    wanted = [v for v in verifications if v.get("status")]
+    answers = {
+        a.pk: a
+        for a in ChecklistAnswer.objects.filter(
+            dossier=dossier, pk__in=[v["answer"].pk for v in wanted]
+        ).select_related("verification")
+    }
+    saved, changes = [], {}
+    for item in wanted:
+        answer = answers.get(item["answer"].pk)
+        if answer is None:
+            raise PermissionDenied
+        if item["status"] not in Verification.Status.values:
+            raise ValidationError(_("Choose verified, disputed or insufficient."))
+        note = (item.get("note") or "").strip()
+        current = getattr(answer, "verification", None)
+        if current is not None and (current.status, current.note) == (item["status"], note):
+            continue
+        before = current.status if current else ""
+        verification, _created = Verification.objects.update_or_create(
+            answer=answer, defaults={"status": item["status"], "note": note, "verified_by": by}
+        )
+        changes[str(answer.pk)] = {"from": before, "to": item["status"]}
+        saved.append(verification)
+    if changes:
+        audit.record(
+            actor=by, action="checklist.verified", target=dossier, data={"answers": changes}
+        )
+    return saved
+
+
+# Reviews
+
+
+def own_review(dossier: Dossier, user: User) -> Review | None:
+    return Review.objects.filter(dossier=dossier, reviewer=user).first()
+
+
+def can_see_scores(user: User, dossier: Dossier) -> bool:
+    """
+    Whether `user` may see the reviewers' scores on `dossier`: only once their own review is
+    in, or as a lead reviewer who is not waiting to submit a review of their own.
+    """
+    own = own_review(dossier, user)
+    if own is not None and own.is_submitted:
+        return True
+    return user.is_lead_reviewer and active_assignment(dossier, user) is None
+
+
+@transaction.atomic
+def save_review(
+    dossier: Dossier,
+    *,
+    by: User,
+    scores: Mapping[str, Mapping],
+    recommendation: str = "",
+    summary: str = "",
+    submit: bool = False,
+) -> Review:
+    """
+    Save the assigned reviewer's review: `scores` maps rubric codes to {"score", "note"}.
+
+    Saved as a draft until `submit`; a submitted review needs a score on every rubric line and
+    a recommendation, and cannot change afterwards (it was written without seeing the others).
+    """
+    dossier = _lock(dossier, by=by)
+    _require_assignment(dossier, by)
+    _require_status(dossier, WORKING_STATUSES, _("Start the review before scoring."))
+    review, _created = Review.objects.select_for_update().get_or_create(
+        dossier=dossier, reviewer=by
+    )
+    if review.is_submitted:
+        raise ValidationError(
+            _("Your review was submitted and can no longer change."), code="submitted"
+        )
+    known = set(rubric.codes())
+    errors = {}
+    cleaned = {}
+    for code, item in scores.items():
+        if code not in known:
+            raise ValidationError(_("Unknown rubric line %(code)s."), params={"code": code})
+        value = item.get("score")
+        if value in (None, ""):
+            continue
+        try:
+            value = int(value)
+        except (TypeError, ValueError):
+            value = -1
+        if not 0 <= value <= rubric.MAX_SCORE:
+            errors[code] = _("Score from 0 to 5.")
+            continue
+        cleaned[code] = (value, (item.get("note") or "").strip())
+    if recommendation and recommendation not in Recommendation.values:
+        errors["recommendation"] = _("Choose a recommendation from the list.")
+    if submit:
+        missing = [code for code in rubric.codes() if code not in cleaned]
+        if missing:
+            errors["scores"] = _("Score every rubric line before submitting: %(lines)s.") % {
+                "lines": ", ".join(rubric.name_of(code) for code in missing)
+            }
+        if not recommendation:
+            errors["recommendation"] = _("Choose a recommendation before submitting.")
+    if errors:
+        raise ValidationError(errors)
+    RubricScore.objects.filter(review=review).exclude(line__in=cleaned).delete()
+    for code, (value, note) in cleaned.items():
+        RubricScore.objects.update_or_create(
+            review=review, line=code, defaults={"score": value, "note": note}
+        )
+    review.recommendation = recommendation
+    review.summary = (summary or "").strip()
+    if submit:
+        review.submitted_at = timezone.now()
+    review.save()
+    audit.record(
+        actor=by,
+        action="review.submitted" if submit else "review.saved",
+        target=dossier,
+        data={
+            "review": review.pk,
+            "scores": {code: value for code, (value, _note) in cleaned.items()},
+            "recommendation": recommendation,
+        },
+    )
+    if submit and Review.objects.counted().filter(dossier=dossier).count() == reviews_required():
+        tasks.notify_lead_reviewers.delay_on_commit(dossier.pk, "reviews_complete")
+    return review
+
+
+# Witness identities and exhibits: reading them is audited
+
+
+def can_reveal_identities(user: User) -> bool:
+    return user.is_authenticated and user.has_perm("reviews.reveal_identity")
+
+
+@transaction.atomic
+def reveal_source_identity(source: Source, *, by: User, reason: str) -> dict[str, str]:
+    """
+    Return a source's real identity, contact and safety notes, and audit who read them and why.
+
+    Needs the `reviews.reveal_identity` permission (lead reviewers) and access to the dossier.
+    The audit event names the pseudonym and the reason, never the identity.
+    """
+    if not can_reveal_identities(by):
+        raise PermissionDenied(_("You may not reveal witness identities."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say why you need to see this identity."), code="reason_required")
+    _check_not_conflicted(by, source.dossier)
+    if not dossiers_for_review(by).filter(pk=source.dossier_id).exists():
+        raise PermissionDenied
+    source = Source.objects.get(pk=source.pk)
+    audit.record(
+        actor=by,
+        action="source.identity_revealed",
+        target=source,
+        data={"dossier": source.dossier_id, "pseudonym": source.pseudonym, "reason": reason},
+    )
+    return {
+        "identity": source.identity,
+        "contact": source.contact,
+        "safety_notes": source.safety_notes,
+    }
+
+
+@transaction.atomic
+def record_evidence_download(evidence: Evidence, *, by: User) -> None:
+    """Audit that `by` downloaded an exhibit (the caller streams it after this returns)."""
+    if not dossiers_for_review(by).filter(pk=evidence.dossier_id).exists():
+        raise PermissionDenied
+    audit.record(
+        actor=by,
+        action="evidence.downloaded",
+        target=evidence,
+        data={"dossier": evidence.dossier_id, "sha256": evidence.sha256},
+    )
+
+
+# Persons across dossiers
+
+
+def _subject_for_review(subject: Subject, by: User) -> Subject:
+    if by is None or not by.is_authenticated or not by.is_reviewer:
+        raise PermissionDenied
+    found = (
+        Subject.objects.filter(pk=subject.pk, dossier__in=dossiers_for_review(by))
+        .select_related("dossier")
+        .first()
+    )
+    if found is None:
+        raise PermissionDenied
+    return found
+
+
+def _person_from(subject: Subject, *, by: User) -> Person:
+    person = Person.objects.create(
+        name=subject.name,
+        name_original=subject.name_original,
+        aliases=list(subject.aliases or []),
+        birth_date=subject.birth_date,
+        nationalities=list(subject.nationalities),
+        created_by=by,
+    )
+    audit.record(
+        actor=by, action="person.created", target=person, data={"from_subject": subject.pk}
+    )
+    return person
+
+
+def _link(subject: Subject, person: Person, *, by: User, score: float | None) -> SubjectLink:
+    try:
+        with transaction.atomic():
+            link = SubjectLink.objects.create(
+                subject=subject, person=person, linked_by=by, score=score
+            )
+    except IntegrityError:
+        raise ValidationError(
+            _("%(subject)s is already linked to a person."), params={"subject": subject}
+        ) from None
+    audit.record(
+        actor=by,
+        action="subject.linked",
+        target=subject,
+        data={"person": person.pk, "dossier": subject.dossier_id, "score": score},
+    )
+    return link
+
+
+def _record_match(subject: Subject, *, by: User, accepted: bool, score, person=None, other=None):
+    if other is not None and other.pk < subject.pk:
+        subject, other = other, subject
+    MatchDecision.objects.update_or_create(
+        subject=subject,
+        person=person,
+        other=other,
+        defaults={"accepted": accepted, "score": score, "decided_by": by},
+    )
+
+
+@transaction.atomic
+def accept_match(
+    subject: Subject,
+    *,
+    by: User,
+    person: Person | None = None,
+    other: Subject | None = None,
+    score: float | None = None,
+) -> Person:
+    """
+    Record that `subject` is `person`, or the same person as subject `other` of another
+    dossier: both are linked to one canonical person (created from `subject` if neither has
+    one yet). Returns the person.
+    """
+    if (person is None) == (other is None):
+        raise ValueError("Give a person or another subject.")
+    subject = _subject_for_review(subject, by)
+    current = getattr(subject, "person_link", None)
+    if person is not None:
+        if current is not None:
+            raise ValidationError(_("This subject is already linked to a person."))
+        person = Person.objects.visible_to(by).get(pk=person.pk)
+        _link(subject, person, by=by, score=score)
+        _record_match(subject, by=by, accepted=True, score=score, person=person)
+        return person
+    other = _subject_for_review(other, by)
+    if other.pk == subject.pk:
+        raise ValidationError(_("A subject cannot be matched with itself."))
+    other_link = getattr(other, "person_link", None)
+    if current is not None and other_link is not None:
+        if current.person_id == other_link.person_id:
+            return current.person
+        raise ValidationError(
+            _("Both subjects are already linked to different persons."), code="two_persons"
+        )
+    if current is not None:
+        target = current.person
+        _link(other, target, by=by, score=score)
+    elif other_link is not None:
+        target = other_link.person
+        _link(subject, target, by=by, score=score)
+    else:
+        target = _person_from(subject, by=by)
+        _link(subject, target, by=by, score=score)
+        _link(other, target, by=by, score=score)
+    _record_match(subject, by=by, accepted=True, score=score, other=other)
+    return target
+
+
+@transaction.atomic
+def reject_match(
+    subject: Subject,
+    *,
+    by: User,
+    person: Person | None = None,
+    other: Subject | None = None,
+    score: float | None = None,
+) -> None:
+    """Record that `subject` is not `person` (or not subject `other`): never suggested again."""
+    if (person is None) == (other is None):
+        raise ValueError("Give a person or another subject.")
+    subject = _subject_for_review(subject, by)
+    if other is not None:
+        other = _subject_for_review(other, by)
+    else:
+        person = Person.objects.visible_to(by).get(pk=person.pk)
+    _record_match(subject, by=by, accepted=False, score=score, person=person, other=other)
+    audit.record(
+        actor=by,
+        action="subject.match_rejected",
+        target=subject,
+        data={
+            "person": person.pk if person else None,
+            "other": other.pk if other else None,
+            "score": score,
+        },
+    )
+
+
+@transaction.atomic
+def unlink_subject(subject: Subject, *, by: User) -> None:
+    """Undo a link made in error; the pair is remembered as rejected."""
+    subject = _subject_for_review(subject, by)
+    link = SubjectLink.objects.select_for_update().filter(subject=subject).first()
+    if link is None:
+        return
+    _record_match(subject, by=by, accepted=False, score=link.score, person=link.person)
+    audit.record(
+        actor=by,
+        action="subject.unlinked",
+        target=subject,
+        data={"person": link.person_id, "dossier": subject.dossier_id},
+    )
+    link.delete()
+
+
+PERSON_FIELDS = ("name", "name_original", "aliases", "birth_date", "nationalities", "notes")
+
+
+@transaction.atomic
+def update_person(person: Person, *, by: User, fields: Mapping) -> Person:
+    """Correct a canonical person's names, birth date, nationalities or notes."""
+    if not Person.objects.visible_to(by).filter(pk=person.pk).exists():
+        raise PermissionDenied
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    changed = {}
+    for name, value in fields.items():
+        if name not in PERSON_FIELDS:
+            raise ValueError(f"Not a person field: {name}")
+        if getattr(person, name) != value:
+            changed[name] = True
+            setattr(person, name, value)
+    person.full_clean()
+    person.save()
+    audit.record(actor=by, action="person.updated", target=person, data={"fields": sorted(changed)})
+    return person
