@@ -1265,3 +1265,7 @@ class AssignmentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# The lead reviewers' packages page lives in its own module.
+from . import package_admin  # noqa: E402, F401

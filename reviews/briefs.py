@@ -97,7 +97,7 @@ def assemble(package, version: int) -> BriefContent:
 
     evidence = list(
         Evidence.objects.filter(dossier_id__in=dossier_ids)
-        .select_related("source")
+        .select_related("source", "dossier")
         .order_by("dossier_id", "pk")
     )
     included = [e for e in evidence if e.source_id is None or e.source_id in allowed_sources]

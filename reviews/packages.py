@@ -29,7 +29,7 @@ def _lead(user: User) -> None:
         raise PermissionDenied
 
 
-def _check_contents(regime: Regime, persons: list[Person], dossiers: list[Dossier]) -> None:
+def check_contents(regime: Regime, persons: list[Person], dossiers: list[Dossier]) -> None:
     if not persons:
         raise ValidationError(_("Name at least one person to be designated."))
     not_approved = [d.reference for d in dossiers if d.status not in ("approved", "packaged")]
@@ -73,7 +73,7 @@ def create_package(
     _lead(by)
     persons = list(persons)
     dossiers = list(Dossier.objects.filter(pk__in=[d.pk for d in dossiers]))  # as stored now
-    _check_contents(regime, persons, dossiers)
+    check_contents(regime, persons, dossiers)
     package = Package.objects.create(
         regime=regime,
         recipient=recipient or regime.receiving_authority,
@@ -92,6 +92,39 @@ def create_package(
 
 
 @transaction.atomic
+def update_package(
+    package: Package,
+    *,
+    by: User,
+    recipient: str,
+    cover_note: str,
+    handling_marking: str,
+    persons: Iterable[Person],
+    dossiers: Iterable[Dossier],
+) -> Package:
+    """Change a draft package."""
+    _lead(by)
+    package = Package.objects.select_for_update().get(pk=package.pk)
+    if package.status != Package.Status.DRAFT:
+        raise ValidationError(_("Only a draft package can be changed."))
+    persons = list(persons)
+    dossiers = list(Dossier.objects.filter(pk__in=[d.pk for d in dossiers]))
+    check_contents(package.regime, persons, dossiers)
+    package.recipient = recipient or package.regime.receiving_authority
+    package.cover_note, package.handling_marking = cover_note, handling_marking
+    package.save(update_fields=["recipient", "cover_note", "handling_marking", "updated_at"])
+    package.persons.set(persons)
+    package.dossiers.set(dossiers)
+    audit.record(
+        actor=by,
+        action="package.updated",
+        target=package,
+        data={"dossiers": [d.reference for d in dossiers]},
+    )
+    return package
+
+
+@transaction.atomic
 def mark_ready(package: Package, *, by: User) -> Package:
     """Check the package once more and let it be rendered."""
     _lead(by)
@@ -99,7 +132,7 @@ def mark_ready(package: Package, *, by: User) -> Package:
     if package.status != Package.Status.DRAFT:
         raise ValidationError(_("Only a draft package can be marked ready."))
     dossiers = list(package.dossiers.all())
-    _check_contents(package.regime, list(package.persons.all()), dossiers)
+    check_contents(package.regime, list(package.persons.all()), dossiers)
     unsafe = [
         d.reference
         for d in dossiers

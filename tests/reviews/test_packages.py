@@ -14,11 +14,8 @@ from pypdf import PdfReader
 from portal.models import AuditEvent
 from reviews import packages, tasks
 from reviews.models import BriefVersion, Package, Person, SubjectLink
-from submissions import services
 from submissions.models import Dossier, Regime, Source
-from submissions.uploads import uploaded_from_bytes
-from tests.factories import DossierFactory, IncidentFactory, SubjectFactory, answer_all_blocking
-from tests.submissions.test_evidence import PDF, jpeg_bytes
+from tests.factories import SubjectFactory
 
 NAMES = {
     "Cyrillic": ("Sergei Volkov", "Сергей Волков"),
@@ -32,68 +29,6 @@ NAMES = {
 
 def pdf_text(content: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
-
-
-@pytest.fixture
-def approved(alice, org_a, lena):
-    """An approved GB-HR dossier: two subjects linked to persons, two witnesses (one without
-    consent for the UK), three exhibits."""
-    gb = Regime.objects.get(key="GB-HR")
-    dossier = DossierFactory(organisation=org_a, created_by=alice, target_regimes=[gb])
-    volkov = SubjectFactory(dossier=dossier, name="Sergei Volkov", name_original="Сергей Волков")
-    wang = SubjectFactory(
-        dossier=dossier, name="Wang Wei", name_original="王伟", nationalities=["CN"]
-    )
-    IncidentFactory(dossier=dossier)
-    consenting = services.save_source(
-        dossier,
-        by=alice,
-        fields={"kind": "witness", "identity": "Maria Ivanova of Kazan"},
-        consents=[
-            {"regime": gb, "scope": "anonymous", "given_on": date(2026, 1, 1), "method": "Signed"}
-        ],
-    )
-    refusing = services.save_source(
-        dossier, by=alice, fields={"kind": "witness", "identity": "Oleg Secretov"}, consents=[]
-    )
-    exhibits = [
-        services.attach_evidence_file(
-            dossier, by=alice, upload=uploaded_from_bytes(PDF, "ruling.pdf"),
-            details={"description": "Court ruling", "reliability": "A", "credibility": "1"},
-        ),
-        services.attach_evidence_file(
-            dossier, by=alice, upload=uploaded_from_bytes(jpeg_bytes(), "photo.jpg"),
-            details={"description": "Photo of the cell", "source": consenting},
-        ),
-        services.attach_evidence_file(
-            dossier, by=alice, upload=uploaded_from_bytes(PDF + b"%secret", "statement.pdf"),
-            details={"description": "WITHHELD-STATEMENT", "source": refusing},
-        ),
-    ]  # fmt: skip
-    answer_all_blocking(dossier, alice)
-    Dossier.objects.filter(pk=dossier.pk).update(status="approved")
-    dossier.refresh_from_db()
-    persons = []
-    for subject in (volkov, wang):
-        person = Person.objects.create(
-            name=subject.name, name_original=subject.name_original, created_by=lena
-        )
-        SubjectLink.objects.create(subject=subject, person=person, linked_by=lena)
-        persons.append(person)
-    return dossier, persons, exhibits
-
-
-@pytest.fixture
-def package(approved, lena):
-    dossier, persons, _exhibits = approved
-    package = packages.create_package(
-        regime=Regime.objects.get(key="GB-HR"),
-        persons=persons,
-        dossiers=[dossier],
-        by=lena,
-        cover_note="Two officials responsible for the torture of a journalist.",
-    )
-    return packages.mark_ready(package, by=lena)
 
 
 def render(package, lena, callbacks) -> BriefVersion:

@@ -1,0 +1,351 @@
+"""
+The lead reviewers' packages page in admin: build a package, render its brief (progress and
+versions shown), download the files, record delivery and the government's response, export CSV.
+Every change goes through reviews.packages.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from portal import audit
+from submissions.models import Dossier
+
+from . import packages
+from .csv_export import to_csv
+from .models import BriefVersion, Package
+
+
+class PackageForm(forms.ModelForm):
+    class Meta:
+        model = Package
+        fields = ["regime", "recipient", "persons", "dossiers", "cover_note", "handling_marking"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "recipient" in self.fields:
+            self.fields["recipient"].required = False
+            self.fields["recipient"].help_text = _("Leave empty for the regime's authority.")
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is None and {"regime", "persons", "dossiers"} <= data.keys():
+            try:
+                packages.check_contents(
+                    data["regime"], list(data["persons"]), list(data["dossiers"])
+                )
+            except ValidationError as error:
+                raise forms.ValidationError(error.messages) from None
+        return data
+
+
+class DeliveryForm(forms.Form):
+    version = forms.ModelChoiceField(queryset=BriefVersion.objects.none(), label=_("Version"))
+    delivered_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    recipient = forms.CharField(max_length=300)
+    channel = forms.CharField(max_length=200)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class ResponseForm(forms.Form):
+    response = forms.ChoiceField(choices=Package.Response.choices[1:])
+    response_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    designated_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), required=False)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class LeadOnly:
+    """Packages are the lead reviewers' work: nobody else sees them."""
+
+    def has_module_permission(self, request):
+        return request.user.is_lead_reviewer
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_lead_reviewer
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.is_lead_reviewer
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_lead_reviewer
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class BriefVersionInline(LeadOnly, admin.TabularInline):
+    model = BriefVersion
+    extra = 0
+    can_delete = False
+    fields = [
+        "number",
+        "status",
+        "progress",
+        "pages",
+        "exhibits",
+        "withheld",
+        "files",
+        "rendered_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("files"))
+    def files(self, version: BriefVersion):
+        if version.status != BriefVersion.Status.DONE:
+            return version.error or "—"
+        links = [
+            format_html(
+                '<a href="{}">{}</a> <code title="SHA-256">{}</code>',
+                reverse(
+                    "admin:reviews_package_download",
+                    args=[version.package_id, version.number, kind],
+                ),
+                label,
+                digest[:16],
+            )
+            for kind, label, digest in [
+                ("pdf", "PDF", version.pdf_sha256),
+                ("manifest", "manifest", version.manifest_sha256),
+                ("bundle", "bundle", version.bundle_sha256),
+            ]
+        ]
+        return format_html("{}<br>{}<br>{}", *links)
+
+
+@admin.register(Package)
+class PackageAdmin(LeadOnly, admin.ModelAdmin):
+    form = PackageForm
+    list_display = ["reference", "regime", "recipient", "status", "response", "updated_at"]
+    list_filter = ["status", "regime", "response"]
+    list_select_related = ["regime"]
+    search_fields = ["reference", "persons__name", "persons__name_original"]
+    autocomplete_fields = ["persons"]
+    filter_horizontal = ["dossiers"]
+    inlines = [BriefVersionInline]
+    actions = ["mark_ready", "render_new_version", "export_csv"]
+    change_form_template = "admin/reviews/package/change_form.html"
+    readonly_fields = ["reference", "status", "response", "response_on", "designated_on"]
+    show_full_result_count = False
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status != Package.Status.DRAFT:
+            return [*self.readonly_fields, *PackageForm.Meta.fields]
+        return self.readonly_fields
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "dossiers":
+            kwargs["queryset"] = (
+                Dossier.objects.visible_to(request.user)
+                .filter(status__in=["approved", "packaged"])
+                .select_related("organisation")
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            packages.update_package(
+                obj,
+                by=request.user,
+                recipient=data["recipient"],
+                cover_note=data["cover_note"],
+                handling_marking=data["handling_marking"],
+                persons=data["persons"],
+                dossiers=data["dossiers"],
+            )
+            return
+        created = packages.create_package(
+            regime=data["regime"],
+            persons=data["persons"],
+            dossiers=data["dossiers"],
+            recipient=data["recipient"],
+            cover_note=data["cover_note"],
+            by=request.user,
+        )
+        obj.pk, obj.reference = created.pk, created.reference
+
+    def save_related(self, request, form, formsets, change):
+        """The services have set persons and dossiers; versions are never edited here."""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        package = self.get_object(request, object_id)
+        extra = extra_context or {}
+        if package is not None:
+            versions = package.versions.all()
+            extra.update(
+                rendering=any(v.status in ("queued", "rendering") for v in versions),
+                delivery_form=self._delivery_form(package),
+                response_form=ResponseForm(),
+                deliveries=package.deliveries.select_related("version", "delivered_by"),
+            )
+        return super().change_view(request, object_id, form_url, extra)
+
+    @staticmethod
+    def _delivery_form(package, data=None):
+        form = DeliveryForm(data, initial={"recipient": package.recipient})
+        form.fields["version"].queryset = package.versions.filter(status="done")
+        return form
+
+    # Actions
+
+    @admin.action(description=_("Mark ready to render"))
+    def mark_ready(self, request, queryset):
+        for package in queryset:
+            try:
+                packages.mark_ready(package, by=request.user)
+            except (ValidationError, PermissionDenied) as error:
+                self.message_user(request, f"{package}: {' '.join(error.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, f"{package}: ready.", messages.SUCCESS)
+
+    @admin.action(description=_("Render a new version of the brief"))
+    def render_new_version(self, request, queryset):
+        for package in queryset:
+            try:
+                version = packages.request_render(package, by=request.user)
+            except (ValidationError, PermissionDenied) as error:
+                self.message_user(request, f"{package}: {' '.join(error.messages)}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{package}: version {version.number} is being rendered.",
+                    messages.INFO,
+                )
+
+    @admin.action(description=_("Export the selected packages as CSV"))
+    def export_csv(self, request, queryset):
+        rows = (
+            (p.reference, p.regime.key, p.recipient, p.get_status_display(), p.response,
+             p.response_on, p.designated_on, p.persons.count(), p.dossiers.count())
+            for p in queryset.select_related("regime")
+        )  # fmt: skip
+        header = ["reference", "regime", "recipient", "status", "response", "response_on",
+                  "designated_on", "persons", "dossiers"]  # fmt: skip
+        return _csv_response(to_csv(header, rows), "packages.csv")
+
+    # Views of one package
+
+    def get_urls(self):
+        def view(function):
+            return self.admin_site.admin_view(function)
+
+        return [
+            path("<int:object_id>/render/", view(self.render_view), name="reviews_package_render"),
+            path(
+                "<int:object_id>/versions/<int:number>/<str:kind>/",
+                view(self.download_view),
+                name="reviews_package_download",
+            ),
+            path(
+                "<int:object_id>/deliver/", view(self.deliver_view), name="reviews_package_deliver"
+            ),
+            path(
+                "<int:object_id>/response/",
+                view(self.response_view),
+                name="reviews_package_response",
+            ),
+            path(
+                "<int:object_id>/exhibits.csv",
+                view(self.exhibits_csv_view),
+                name="reviews_package_exhibits_csv",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _package(self, request, object_id, *, post=False) -> Package:
+        if post and request.method != "POST":
+            raise Http404
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(Package, pk=object_id)
+
+    def _back(self, package):
+        return redirect("admin:reviews_package_change", package.pk)
+
+    def render_view(self, request, object_id):
+        package = self._package(request, object_id, post=True)
+        try:
+            version = packages.request_render(package, by=request.user)
+        except ValidationError as error:
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+        else:
+            self.message_user(request, _("Version %s is being rendered.") % version.number)
+        return self._back(package)
+
+    def deliver_view(self, request, object_id):
+        package = self._package(request, object_id, post=True)
+        form = self._delivery_form(package, request.POST)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                packages.record_delivery(package, data.pop("version"), by=request.user, **data)
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+            else:
+                self.message_user(request, _("Delivery recorded."))
+        else:
+            self.message_user(request, _("Fill in every field of the delivery."), messages.ERROR)
+        return self._back(package)
+
+    def response_view(self, request, object_id):
+        package = self._package(request, object_id, post=True)
+        form = ResponseForm(request.POST)
+        if form.is_valid():
+            try:
+                packages.record_response(package, by=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+            else:
+                self.message_user(request, _("Response recorded."))
+        else:
+            self.message_user(request, _("Give the response and its date."), messages.ERROR)
+        return self._back(package)
+
+    def download_view(self, request, object_id, number, kind):
+        package = self._package(request, object_id)
+        version = get_object_or_404(package.versions, number=number, status="done")
+        files = {"pdf": version.pdf, "manifest": version.manifest, "bundle": version.bundle}
+        if kind not in files:
+            raise Http404
+        audit.record(
+            actor=request.user,
+            action="brief.downloaded",
+            target=package,
+            data={"version": number, "file": kind},
+        )
+        names = {"pdf": "brief.pdf", "manifest": "manifest.json", "bundle": "bundle.zip"}
+        return FileResponse(
+            files[kind].open("rb"),
+            as_attachment=True,
+            filename=f"{package.reference}-v{number}-{names[kind]}",
+        )
+
+    def exhibits_csv_view(self, request, object_id):
+        package = self._package(request, object_id)
+        content = packages.briefs.assemble(package, version=0)
+        rows = (
+            (e.number, e.evidence.dossier.reference, e.evidence.description,
+             e.evidence.original_name or e.evidence.url, e.evidence.obtained_on,
+             e.evidence.grade, e.evidence.sha256)
+            for e in content.exhibits
+        )  # fmt: skip
+        header = ["exhibit", "dossier", "description", "file_or_url", "obtained_on", "grade",
+                  "sha256"]  # fmt: skip
+        return _csv_response(to_csv(header, rows), f"{package.reference}-exhibits.csv")
+
+
+def _csv_response(text: str, filename: str) -> HttpResponse:
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
