@@ -59,20 +59,24 @@ class ResponseForm(forms.Form):
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
 
+def _is_lead(request) -> bool:
+    return getattr(request.user, "is_lead_reviewer", False)  # anonymous users have no role
+
+
 class LeadOnly:
     """Packages are the lead reviewers' work: nobody else sees them."""
 
     def has_module_permission(self, request):
-        return request.user.is_lead_reviewer
+        return _is_lead(request)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_lead_reviewer
+        return _is_lead(request)
 
     def has_add_permission(self, request, obj=None):
-        return request.user.is_lead_reviewer
+        return _is_lead(request)
 
     def has_change_permission(self, request, obj=None):
-        return request.user.is_lead_reviewer
+        return _is_lead(request)
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -1,12 +1,16 @@
 """The NGO's pages: dashboard, the filing steps, evidence, submission and receipt. Glue only."""
 
+import logging
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -33,6 +37,13 @@ from .forms import (
     WithdrawForm,
 )
 from .models import Consent, Dossier, Evidence, Step
+
+log = logging.getLogger(__name__)
+
+UNSAVED = gettext_lazy(
+    "The portal could not save this just now, so nothing was changed. Your work is still "
+    "here: try again in a few minutes, and tell your contact if it keeps happening."
+)
 
 # Helpers
 
@@ -194,6 +205,10 @@ def dossier_submit(request: HttpRequest, reference: str) -> HttpResponse:
     dossier = _dossier(request, reference)
     try:
         services.submit_dossier(dossier, by=request.user)
+    except DatabaseError:
+        log.exception("Submitting %s failed", dossier.reference)
+        messages.error(request, UNSAVED)
+        return redirect(dossier)
     except (ValidationError, PermissionDenied) as error:
         _fail(request, error)
         return redirect(dossier)
@@ -544,6 +559,9 @@ def evidence_upload(request: HttpRequest, reference: str) -> HttpResponse:
             evidence = services.attach_evidence_file(
                 dossier, by=request.user, upload=upload, details=form.cleaned_data
             )
+        except (OSError, DatabaseError):
+            log.exception("Storing an upload to %s failed", dossier.reference)
+            results.append((False, f"{upload.name}: {UNSAVED}", None))
         except (ValidationError, PermissionDenied, services.NotEditable) as error:
             message = (
                 " ".join(error.messages)

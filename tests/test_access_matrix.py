@@ -182,7 +182,10 @@ def test_each_role_reaches_exactly_what_its_rule_allows(world):
             continue
         rule = rule_for(name)
         for role, client in clients.items():
-            got = outcome(client.get(url))
+            response = client.get(url)
+            got = outcome(response)
+            if "Content-Security-Policy" not in response:
+                problems.append((name, role, "no Content-Security-Policy header"))
             want = rule[role]
             checked += 1
             if got.startswith("error"):

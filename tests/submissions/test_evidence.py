@@ -219,3 +219,20 @@ def test_removing_an_exhibit_deletes_its_file_after_commit(
         services.remove_evidence(evidence, by=alice)
     assert not Evidence.objects.exists()
     assert stored_files(settings) == []
+
+
+def test_a_storage_failure_during_upload_tells_the_user_and_keeps_nothing(
+    upload, settings, monkeypatch
+):
+    from django.core.files.storage import FileSystemStorage
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(FileSystemStorage, "_save", full_disk)
+    response = upload(named(PDF, "report.pdf"))
+
+    assert response.status_code == 400
+    assert "nothing was changed" in response.json()["results"][0]["message"]
+    assert not Evidence.objects.exists()
+    assert stored_files(settings) == []

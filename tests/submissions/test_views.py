@@ -253,3 +253,24 @@ def test_each_step_page_has_a_bounded_number_of_queries(
         assert response.status_code == 200, name
     with django_assert_max_num_queries(30):
         client.get(reverse("submissions:checklist", args=[dossier.reference, "GB-HR"]))
+
+
+def test_a_database_failure_at_submission_leaves_the_draft_and_says_what_to_do(
+    client, alice, dossier, monkeypatch
+):
+    from django.db import OperationalError
+
+    from submissions import services
+
+    answer_all_blocking(dossier, alice)
+
+    def database_gone(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "transition", database_gone)
+    client.force_login(alice)
+    response = client.post(
+        reverse("submissions:dossier-submit", args=[dossier.reference]), follow=True
+    )
+    assert "nothing was changed" in response.text and "try again" in response.text
+    assert Dossier.objects.get(pk=dossier.pk).status == "draft"
