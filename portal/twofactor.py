@@ -53,7 +53,8 @@ def reset_recovery_codes(user) -> list[str]:
         user=user, name="Recovery codes", defaults={"confirmed": True}
     )
     device.token_set.all().delete()
-    codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODES)]
+    # Three groups of four hex digits (48 bits): fits django-otp's 16-character token field.
+    codes = ["-".join(secrets.token_hex(2) for _ in range(3)) for _ in range(RECOVERY_CODES)]
     StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
     audit.record(actor=user, action="user.recovery_codes_reset", target=user)
     return codes
