@@ -266,7 +266,11 @@ class Dossier(models.Model):
 
     class Meta:
         ordering = ["-updated_at"]
-        indexes = [models.Index(fields=["organisation", "-updated_at"])]
+        indexes = [
+            models.Index(fields=["organisation", "-updated_at"]),
+            # The review queue orders by status_changed_at (then id, for a stable order).
+            models.Index(fields=["status_changed_at", "id"], name="dossier_status_changed_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.reference

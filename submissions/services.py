@@ -215,7 +215,7 @@ def withdraw_dossier(dossier: Dossier, *, by: User, reason: str = "") -> Dossier
 def reply_to_information_request(
     request, *, by: User, body: str, evidence: Iterable[Evidence] = ()
 ) -> Message:
-    """Answer reviewers' question; the dossier goes back to review."""
+    """Answer reviewers' question; the dossier goes back to review and its reviewers are told."""
     dossier = _lock(request.dossier, by=by)
     request = InformationRequest.objects.select_for_update().get(pk=request.pk)
     if not request.is_open:
@@ -238,6 +238,7 @@ def reply_to_information_request(
         dossier.save(update_fields=["status", "status_changed_at", "updated_at"])
     else:
         _touch(dossier)
+    review_tasks.notify_information_received.delay_on_commit(dossier.pk)
     return message
 
 

@@ -48,10 +48,10 @@ UNSAVED = gettext_lazy(
 # Helpers
 
 
-def _dossier(request: HttpRequest, reference: str) -> Dossier:
+def _dossier(request: HttpRequest, reference: str, *related: str) -> Dossier:
     """The dossier named in the URL, if `request.user` may see it; 404 otherwise."""
     return get_object_or_404(
-        Dossier.objects.visible_to(request.user).select_related("organisation"),
+        Dossier.objects.visible_to(request.user).select_related("organisation", *related),
         reference=reference,
     )
 
@@ -184,8 +184,9 @@ def dossier_basics(request: HttpRequest, reference: str) -> HttpResponse:
 @never_cache
 def dossier_detail(request: HttpRequest, reference: str) -> HttpResponse:
     """Everything filed, for review before submitting, or read-only once submitted."""
-    dossier = _dossier(request, reference)
+    dossier = _dossier(request, reference, "decision")  # joined: no query of its own
     context = {
+        "decision": getattr(dossier, "decision", None),
         "subjects": dossier.subjects.prefetch_related("documents", "positions", "links"),
         "incidents": dossier.incidents.select_related("category").prefetch_related(
             "involvements__subject", "involvements__role"

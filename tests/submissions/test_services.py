@@ -234,3 +234,26 @@ def test_reply_to_a_question_returns_the_dossier_to_review(alice, dossier, lena)
     assert Dossier.objects.get(pk=dossier.pk).status == Dossier.Status.IN_REVIEW
     with pytest.raises(ValidationError):
         services.reply_to_information_request(question, by=alice, body="Again")
+
+
+def test_reply_to_a_question_emails_the_reviewers_after_commit(
+    alice, dossier, lena, rita, mailoutbox, django_capture_on_commit_callbacks
+):
+    from reviews import services as review_services
+
+    answer_all_blocking(dossier, alice)
+    services.submit_dossier(dossier, by=alice)
+    review_services.assign_reviewer(dossier, rita, by=lena)
+    review_services.start_review(dossier, by=rita)
+    question = review_services.request_information(dossier, by=lena, question="Which unit?")
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.reply_to_information_request(question, by=alice, body="The 2nd battalion.")
+    assert len(callbacks) == 1  # nothing is sent before the reply is committed
+    assert mailoutbox == []
+
+    callbacks[0]()
+    # The assigned reviewer and the lead reviewer who asked; never the organisation.
+    assert sorted(email for m in mailoutbox for email in m.to) == [lena.email, rita.email]
+    assert all(dossier.reference in m.subject for m in mailoutbox)
+    assert "2nd battalion" not in mailoutbox[0].body  # the answer stays in the portal

@@ -274,3 +274,71 @@ def test_a_database_failure_at_submission_leaves_the_draft_and_says_what_to_do(
     )
     assert "nothing was changed" in response.text and "try again" in response.text
     assert Dossier.objects.get(pk=dossier.pk).status == "draft"
+
+
+@pytest.fixture
+def approved(alice, dossier, lena, rita, settings):
+    """The dossier taken through review to an approval, with one review (enough here)."""
+    from reviews import rubric
+    from reviews import services as review_services
+    from submissions import services
+
+    settings.REVIEWS_REQUIRED_FOR_DECISION = 1
+    answer_all_blocking(dossier, alice)
+    services.submit_dossier(dossier, by=alice)
+    review_services.assign_reviewer(dossier, rita, by=lena)
+    review_services.start_review(dossier, by=rita)
+    review_services.save_review(
+        dossier,
+        by=rita,
+        scores={code: {"score": 4, "note": "ok"} for code in rubric.codes()},
+        recommendation="approve",
+        submit=True,
+    )
+    review_services.decide_dossier(
+        dossier, by=lena, outcome="approved", reason="Well corroborated by three witnesses."
+    )
+    return Dossier.objects.get(pk=dossier.pk)
+
+
+def test_the_organisation_reads_the_reviewers_decision_and_its_reason(client, alice, approved):
+    client.force_login(alice)
+    response = client.get(reverse("submissions:dossier-detail", args=[approved.reference]))
+    assert response.status_code == 200
+    assert 'id="decision"' in response.text
+    assert "Approved" in response.text
+    assert "Well corroborated by three witnesses." in response.text
+
+
+def test_a_dossier_without_a_decision_shows_none(client, alice, dossier):
+    client.force_login(alice)
+    response = client.get(reverse("submissions:dossier-detail", args=[dossier.reference]))
+    assert response.status_code == 200
+    assert 'id="decision"' not in response.text
+
+
+def test_another_organisations_member_gets_404_on_a_decided_dossier(client, mallory, approved):
+    client.force_login(mallory)
+    response = client.get(reverse("submissions:dossier-detail", args=[approved.reference]))
+    assert response.status_code == 404
+    assert "Well corroborated" not in response.text
+
+
+def test_the_decision_costs_no_query_of_its_own(client, alice, approved):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reviews.models import Decision
+
+    client.force_login(alice)
+    url = reverse("submissions:dossier-detail", args=[approved.reference])
+    client.get(url)  # the session's first request settles its 2FA state
+    with CaptureQueriesContext(connection) as with_decision:
+        assert "Well corroborated" in client.get(url).text
+    Decision.objects.filter(dossier=approved).delete()
+    with CaptureQueriesContext(connection) as without_decision:
+        assert "Well corroborated" not in client.get(url).text
+    # Joined to the dossier's own query, whether there is a decision or not.
+    for queries in (with_decision, without_decision):
+        assert not [q for q in queries if 'FROM "reviews_decision"' in q["sql"]]
+    assert len(with_decision) == len(without_decision)
