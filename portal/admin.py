@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp import admin as otp_totp_admin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .models import AuditEvent, Invitation, Membership, Organisation, User
 
@@ -94,3 +97,19 @@ class InvitationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # withdraw it instead, which the audit log records
+
+
+class TOTPDeviceAdmin(otp_totp_admin.TOTPDeviceAdmin):
+    """django-otp's own admin, with a 404 instead of a server error for an unknown device."""
+
+    def config_view(self, request, pk):
+        get_object_or_404(TOTPDevice, pk=pk)
+        return super().config_view(request, pk)
+
+    def qrcode_view(self, request, pk):
+        get_object_or_404(TOTPDevice, pk=pk)
+        return super().qrcode_view(request, pk)
+
+
+admin.site.unregister(TOTPDevice)
+admin.site.register(TOTPDevice, TOTPDeviceAdmin)

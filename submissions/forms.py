@@ -66,6 +66,8 @@ class LinesField(forms.CharField):
         return "\n".join(value) if isinstance(value, list) else value
 
     def to_python(self, value):
+        if "\x00" in (value or ""):
+            raise forms.ValidationError(_("Null characters are not allowed."), code="null")
         return [line.strip() for line in (value or "").splitlines() if line.strip()]
 
 

@@ -342,3 +342,20 @@ def test_the_decision_costs_no_query_of_its_own(client, alice, approved):
     for queries in (with_decision, without_decision):
         assert not [q for q in queries if 'FROM "reviews_decision"' in q["sql"]]
     assert len(with_decision) == len(without_decision)
+
+
+def test_null_characters_are_refused_with_a_message_not_a_server_error(client, alice, dossier):
+    client.force_login(alice)
+    response = client.post(
+        reverse("submissions:subject-create", args=[dossier.reference]),
+        {
+            "kind": "person",
+            "name": "Ivan",
+            "aliases": "Vanya\x00",
+            **formset_data("documents", []),
+            **formset_data("positions", []),
+            **formset_data("links", []),
+        },
+    )
+    assert response.status_code == 200 and "Null characters are not allowed" in response.text
+    assert not Subject.objects.exists()
