@@ -66,8 +66,10 @@ def clean_file_name(name: str) -> str:
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip(" .")
     if len(name) > 255:
         stem, dot, extension = name.rpartition(".")
-        extension = extension[:20]
-        name = (stem[: 254 - len(extension)] + dot + extension) if dot else name[:255]
+        if dot and len(extension) <= 20:  # keep a real extension, cut the stem
+            name = stem[: 254 - len(extension)] + dot + extension
+        else:
+            name = name[:255]
     return name or "unnamed"
 
 
@@ -83,8 +85,11 @@ class HashingUploadHandler(TemporaryFileUploadHandler):
         super().__init__(request)
         self.rejected: list[tuple[str, str]] = []  # (file name, reason)
 
-    def new_file(self, *args, **kwargs):
-        super().new_file(*args, **kwargs)
+    def new_file(self, field_name, file_name, *args, **kwargs):
+        # The temporary file's name must not come from the client: Django puts the name's
+        # "extension" in it, and a long one is more than the filesystem allows.
+        self.original_name = file_name
+        super().new_file(field_name, "upload", *args, **kwargs)
         self.sha256 = hashlib.sha256()
         self.size = 0
         self.head = b""
@@ -92,7 +97,7 @@ class HashingUploadHandler(TemporaryFileUploadHandler):
     def receive_data_chunk(self, raw_data, start):
         self.size += len(raw_data)
         if self.size > max_upload_size():
-            self.rejected.append((clean_file_name(self.file_name), "too_large"))
+            self.rejected.append((clean_file_name(self.original_name), "too_large"))
             self.file.close()  # a NamedTemporaryFile: closing deletes it
             raise SkipFile
         if len(self.head) < SNIFF_BYTES:
@@ -103,7 +108,7 @@ class HashingUploadHandler(TemporaryFileUploadHandler):
 
     def file_complete(self, file_size):
         uploaded = super().file_complete(file_size)
-        uploaded.name = clean_file_name(self.file_name)
+        uploaded.name = clean_file_name(self.original_name)
         uploaded.sha256 = self.sha256.hexdigest()
         uploaded.sniffed_type = sniff(self.head) if self.head else ""
         return uploaded

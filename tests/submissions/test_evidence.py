@@ -236,3 +236,10 @@ def test_a_storage_failure_during_upload_tells_the_user_and_keeps_nothing(
     assert "nothing was changed" in response.json()["results"][0]["message"]
     assert not Evidence.objects.exists()
     assert stored_files(settings) == []
+
+
+def test_a_name_with_a_huge_extension_is_kept_as_data_not_as_a_file_name(upload):
+    name = "0." + "0" * 300 + "ਓក𒓎"
+    response = upload(named(PDF, name))
+    assert response.status_code == 200, response.json()
+    assert len(Evidence.objects.get().original_name) == 255
