@@ -4,14 +4,13 @@ import os
 
 import pytest
 from django.test import Client
-from hypothesis import settings as hypothesis_settings
 from django_otp import DEVICE_ID_SESSION_KEY, devices_for_user
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from hypothesis import settings as hypothesis_settings
 
 from portal import services
 from portal.models import Membership
 from tests.factories import OrganisationFactory, UserFactory
-
 
 # CI replays the same generated inputs every run, so that a landing never depends on luck;
 # local runs explore new ones (and have found real bugs: NUL characters, huge extensions).
