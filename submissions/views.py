@@ -4,6 +4,7 @@ import logging
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import DatabaseError
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -44,6 +45,8 @@ UNSAVED = gettext_lazy(
     "The portal could not save this just now, so nothing was changed. Your work is still "
     "here: try again in a few minutes, and tell your contact if it keeps happening."
 )
+
+DASHBOARD_PAGE_SIZE = 50
 
 # Helpers
 
@@ -119,7 +122,7 @@ def dossier_list(request: HttpRequest) -> HttpResponse:
     memberships = Membership.objects.filter(
         user=request.user, organisation=OuterRef("organisation")
     )
-    dossiers = list(
+    queryset = (
         Dossier.objects.visible_to(request.user)
         .filter(Exists(memberships))
         .select_related("organisation")
@@ -130,14 +133,18 @@ def dossier_list(request: HttpRequest) -> HttpResponse:
                 filter=Q(information_requests__answered_at__isnull=True),
             )
         )
-        .order_by("-updated_at")[:500]
+        .order_by("-updated_at", "-pk")
     )
+    page = Paginator(queryset, DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    dossiers = list(page.object_list)
     rows = completeness_for(dossiers)
     for dossier in dossiers:
         dossier.meter = rows[dossier.pk]
     can_file = Membership.objects.filter(user=request.user).exists()
     return render(
-        request, "submissions/dossier_list.html", {"dossiers": dossiers, "can_file": can_file}
+        request,
+        "submissions/dossier_list.html",
+        {"dossiers": dossiers, "page": page, "can_file": can_file},
     )
 
 

@@ -224,9 +224,9 @@ def test_dashboard_queries_do_not_grow_with_dossiers(
     answer_all_blocking(dossier, alice)
     client.force_login(alice)
     client.get(reverse("home"))  # the session's first request settles its 2FA state
-    # session, user, dossiers (+organisation, open questions), regimes, memberships,
+    # session, user, count, dossiers (+organisation, open questions), regimes, memberships,
     # completeness (targets, regimes + checklist, subjects, link evidence, answers)
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(15):
         response = client.get(reverse("submissions:dossier-list"))
     assert response.status_code == 200
     assert response.text.count("MAG-") >= count
@@ -359,3 +359,15 @@ def test_null_characters_are_refused_with_a_message_not_a_server_error(client, a
     )
     assert response.status_code == 200 and "Null characters are not allowed" in response.text
     assert not Subject.objects.exists()
+
+
+def test_the_dashboard_pages_through_many_dossiers(client, alice, org_a, settings):
+    from submissions import views
+
+    for _ in range(views.DASHBOARD_PAGE_SIZE + 3):
+        DossierFactory(organisation=org_a, created_by=alice)
+    client.force_login(alice)
+    first = client.get(reverse("submissions:dossier-list"))
+    second = client.get(reverse("submissions:dossier-list") + "?page=2")
+    assert first.text.count("<tr>") - 1 == views.DASHBOARD_PAGE_SIZE
+    assert second.text.count("<tr>") - 1 == 3 and "Page 2 of 2" in second.text
