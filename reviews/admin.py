@@ -378,8 +378,27 @@ def _subject_search(term: str) -> Q:
 REFERENCE_TERM = re.compile(r"^MAG-[0-9A-Z-]*$", re.IGNORECASE)
 
 
+class ReviewerReadOnly:
+    """Reviewers see; nobody changes what the NGO filed (changes go through actions)."""
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_reviewer
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_reviewer
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Dossier)
-class DossierAdmin(admin.ModelAdmin):
+class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
     """The review queue and the dossier page. Read-only: reviewers annotate, never edit."""
 
     list_display = [
@@ -427,23 +446,6 @@ class DossierAdmin(admin.ModelAdmin):
     class Media:
         css = {"all": ["reviews/review.css"]}
         js = ["reviews/welfare.js"]
-
-    # Access: reviewers see, nobody changes what the NGO filed.
-
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_reviewer
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_reviewer
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         user = request.user
@@ -1216,7 +1218,7 @@ class PersonAdmin(admin.ModelAdmin):
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(ReviewerReadOnly, admin.ModelAdmin):
     """Who reviews what, and what is overdue: read-only (assign on the dossier page)."""
 
     list_display = ["dossier_link", "reviewer", "created_at", "due_at", "review_state"]
@@ -1250,21 +1252,6 @@ class AssignmentAdmin(admin.ModelAdmin):
         if assignment.due_at and assignment.due_at < timezone.now():
             return _("overdue")
         return _("pending")
-
-    def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_reviewer
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_reviewer
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # The lead reviewers' packages page lives in its own module.
