@@ -265,7 +265,8 @@ class Check:
     detail: str = ""
 
 
-def _hash_stream(stream) -> str:
+def hash_stream(stream) -> str:
+    """SHA-256 of a binary stream, read 1 MiB at a time."""
     digest = hashlib.sha256()
     for chunk in iter(lambda: stream.read(CHUNK), b""):
         digest.update(chunk)
@@ -299,7 +300,7 @@ def verify(path: Path) -> list[Check]:
                 checks.append(Check(label, False, f"{name} is missing"))
                 continue
             with opener(name) as stream:
-                actual = _hash_stream(stream)
+                actual = hash_stream(stream)
             if actual == expected:
                 checks.append(Check(label, True))
             else:

@@ -3,6 +3,7 @@ Services for sanctions packages: build one from approved dossiers, render its br
 version each time), record its delivery and the government's response. Lead reviewers only.
 """
 
+import hashlib
 import io
 import uuid
 from collections.abc import Iterable
@@ -188,7 +189,7 @@ def render_version(version: BriefVersion) -> None:
         content = briefs.assemble(package, version.number)
         _progress(version, 30)
         pdf = briefs.render_pdf(content)
-        pdf_sha256 = briefs.hashlib.sha256(pdf).hexdigest()
+        pdf_sha256 = hashlib.sha256(pdf).hexdigest()
         pages = len(PdfReader(io.BytesIO(pdf)).pages)
         _progress(version, 70)
         manifest = briefs.manifest_json(briefs.manifest(content, pdf_sha256))
@@ -199,7 +200,7 @@ def render_version(version: BriefVersion) -> None:
         try:
             briefs.write_bundle(bundle_path, pdf, manifest, content.exhibits)
             with bundle_path.open("rb") as handle:
-                bundle_sha256 = briefs._hash_stream(handle)
+                bundle_sha256 = briefs.hash_stream(handle)
                 handle.seek(0)
                 stored.append(storage.save(f"{prefix}/bundle.zip", File(handle)))
         finally:
@@ -213,7 +214,7 @@ def render_version(version: BriefVersion) -> None:
                 return
             current.pdf.name, current.manifest.name, current.bundle.name = stored
             current.pdf_sha256 = pdf_sha256
-            current.manifest_sha256 = briefs.hashlib.sha256(manifest).hexdigest()
+            current.manifest_sha256 = hashlib.sha256(manifest).hexdigest()
             current.bundle_sha256 = bundle_sha256
             current.pages = pages
             current.exhibits = len(content.exhibits)

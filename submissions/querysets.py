@@ -24,15 +24,6 @@ class DossierQuerySet(models.QuerySet):
             rule |= Q(Exists(assigned)) & ~Q(status="draft")
         return self.filter(rule)
 
-    def editable_by(self, user) -> "DossierQuerySet":
-        """Return the drafts `user` may change: their organisation's, never another's."""
-        from portal.models import Membership
-
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        member = Membership.objects.filter(organisation=OuterRef("organisation"), user=user)
-        return self.filter(Exists(member), status="draft")
-
     def purgeable(self, now, days: int) -> "DossierQuerySet":
         """Withdrawn or rejected dossiers past the retention period and not on legal hold."""
         return self.filter(

@@ -18,7 +18,7 @@ from portal.models import Organisation, User
 from reviews import tasks as review_tasks
 from reviews.models import InformationRequest, Message
 
-from . import metadata, scanning, tasks
+from . import metadata, scanning, tasks, uploads
 from .checklist import completeness
 from .models import (
     ChecklistAnswer,
@@ -42,6 +42,10 @@ class TransitionNotAllowed(Exception):
 
 class NotEditable(Exception):
     """The dossier is no longer a draft: what was filed cannot change."""
+
+    def __init__(self, dossier: Dossier):
+        self.dossier = dossier
+        super().__init__(_("This dossier was submitted and can no longer be changed."))
 
 
 def transition(dossier: Dossier, to: str, *, by: User, data: dict | None = None) -> None:
@@ -78,7 +82,7 @@ ATTACHABLE = frozenset({Dossier.Status.DRAFT, Dossier.Status.INFORMATION_REQUEST
 def _lock_draft(dossier: Dossier, *, by: User, statuses=frozenset({Dossier.Status.DRAFT})):
     locked = _lock(dossier, by=by)
     if locked.status not in statuses:
-        raise NotEditable(_("This dossier was submitted and can no longer be changed."))
+        raise NotEditable(dossier)
     return locked
 
 
@@ -87,7 +91,7 @@ def _check_draft(dossier: Dossier, *, by: User, statuses=frozenset({Dossier.Stat
     if not dossier.organisation.has_member(by):
         raise PermissionDenied
     if not Dossier.objects.filter(pk=dossier.pk, status__in=statuses).exists():
-        raise NotEditable(_("This dossier was submitted and can no longer be changed."))
+        raise NotEditable(dossier)
 
 
 def _touch(dossier: Dossier) -> None:
@@ -444,6 +448,8 @@ def attach_evidence_file(dossier: Dossier, *, by: User, upload, details: dict) -
     during slow I/O; if anything fails after that, the stored copy is deleted again.
     """
     _check_draft(dossier, by=by, statuses=ATTACHABLE)  # fail early, before any copying
+    if problem := uploads.check_upload(upload):
+        raise ValidationError(problem, code="file_type")
     existing = Evidence.objects.filter(dossier=dossier, sha256=upload.sha256).first()
     if existing is not None:
         raise DuplicateEvidence(existing)

@@ -7,7 +7,6 @@ Use `with_hashing_upload_handler` on a view (it must run before anything reads r
 """
 
 import hashlib
-import logging
 import re
 import unicodedata
 from functools import wraps
@@ -17,8 +16,6 @@ from django.conf import settings
 from django.core.files.uploadhandler import SkipFile, TemporaryFileUploadHandler
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-
-log = logging.getLogger(__name__)
 
 SNIFF_BYTES = 64 * 1024  # enough for libmagic to tell an Office document from a plain ZIP
 

@@ -62,13 +62,8 @@ def _dossier(request: HttpRequest, reference: str, *related: str) -> Dossier:
 def _draft(request: HttpRequest, reference: str) -> Dossier:
     dossier = _dossier(request, reference)
     if not dossier.is_editable:
-        raise _Locked(dossier)
+        raise services.NotEditable(dossier)
     return dossier
-
-
-class _Locked(Exception):
-    def __init__(self, dossier):
-        self.dossier = dossier
 
 
 def _step(request, dossier, step, template, context):
@@ -101,12 +96,9 @@ def filing_view(view):
     def wrapper(request, *args, **kwargs):
         try:
             return view(request, *args, **kwargs)
-        except (_Locked, services.NotEditable) as locked:
-            dossier = getattr(locked, "dossier", None)
-            messages.info(request, _("This dossier was submitted and can no longer be changed."))
-            if dossier is None:
-                return redirect("submissions:dossier-list")
-            return redirect(dossier)
+        except services.NotEditable as locked:
+            messages.info(request, str(locked))
+            return redirect(locked.dossier)
 
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
@@ -558,11 +550,6 @@ def evidence_upload(request: HttpRequest, reference: str) -> HttpResponse:
         )
         files = []
     for upload in files:
-        problem = uploads.check_upload(upload)
-        if problem:
-            results.append((False, problem, None))
-            upload.close()
-            continue
         try:
             evidence = services.attach_evidence_file(
                 dossier, by=request.user, upload=upload, details=form.cleaned_data

@@ -243,3 +243,12 @@ def test_a_name_with_a_huge_extension_is_kept_as_data_not_as_a_file_name(upload)
     response = upload(named(PDF, name))
     assert response.status_code == 200, response.json()
     assert len(Evidence.objects.get().original_name) == 255
+
+
+def test_the_service_itself_refuses_a_type_off_the_allow_list(alice, dossier, settings):
+    from submissions.uploads import uploaded_from_bytes
+
+    executable = uploaded_from_bytes(b"MZ\x90\x00\x03" + b"\x00" * 200, "invoice.pdf")
+    with pytest.raises(services.ValidationError, match="not a kind of file"):
+        services.attach_evidence_file(dossier, by=alice, upload=executable, details={})
+    assert not Evidence.objects.exists() and stored_files(settings) == []
