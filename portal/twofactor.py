@@ -61,9 +61,14 @@ def reset_recovery_codes(user) -> list[str]:
 
 
 def verify(user, token: str):
-    """Return the device that accepts `token` (an app code or a recovery code), or None."""
+    """Return the device that accepts `token` (an app code or a recovery code), or None.
+
+    Every attempt is audited, so that guessing shows in the log.
+    """
     token = token.strip().replace(" ", "")
     for device in devices_for_user(user, confirmed=True):
         if device.verify_is_allowed()[0] and device.verify_token(token):
+            audit.record(actor=user, action="user.two_factor_verified", target=user)
             return device
+    audit.record(actor=user, action="user.two_factor_failed", target=user)
     return None

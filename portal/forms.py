@@ -1,0 +1,59 @@
+"""Forms of the portal's own pages: they check shape; services decide."""
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .models import Membership
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(
+        label=gettext_lazy("Email address"),
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    role = forms.ChoiceField(
+        label=gettext_lazy("Role"), choices=Membership.Role.choices, initial=Membership.Role.MEMBER
+    )
+
+
+class NewAccountForm(forms.Form):
+    """The name and password of an account created by accepting an invitation."""
+
+    full_name = forms.CharField(
+        label=gettext_lazy("Your name"),
+        max_length=200,
+        required=False,
+        help_text=gettext_lazy("Optional. The other members of the organisation see it."),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    password = forms.CharField(
+        label=gettext_lazy("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password_again = forms.CharField(
+        label=gettext_lazy("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        first, second = cleaned.get("password"), cleaned.get("password_again")
+        if first and second and first != second:
+            self.add_error("password_again", _("The two passwords are not the same."))
+        return cleaned
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label=gettext_lazy("Code"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        help_text=gettext_lazy(
+            "The six digits your authenticator app shows now, or one of your recovery codes."
+        ),
+    )
