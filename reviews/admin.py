@@ -698,7 +698,12 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
                 )
             )
         )
-        exhibits = list(dossier.evidence.select_related("source").defer("metadata"))
+        # Identities are read only through the audited reveal, never with the exhibits.
+        exhibits = list(
+            dossier.evidence.select_related("source").defer(
+                "metadata", "source__identity", "source__contact", "source__safety_notes"
+            )
+        )
         sources = list(
             dossier.sources.defer("identity", "contact", "safety_notes").prefetch_related(
                 Prefetch(
@@ -1186,7 +1191,12 @@ class PersonAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return (
             Person.objects.visible_to(request.user)
-            .annotate(subjects=Count("subject_links"))
+            .annotate(
+                subjects=Count(
+                    "subject_links",
+                    filter=Q(subject_links__subject__dossier__in=dossiers_for_review(request.user)),
+                )
+            )
             .order_by("name")
         )
 

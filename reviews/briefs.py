@@ -98,6 +98,9 @@ def assemble(package, version: int) -> BriefContent:
     evidence = list(
         Evidence.objects.filter(dossier_id__in=dossier_ids)
         .select_related("source", "dossier")
+        .defer(
+            "source__identity", "source__contact", "source__safety_notes"
+        )  # a brief never needs them
         .order_by("dossier_id", "pk")
     )
     included = [e for e in evidence if e.source_id is None or e.source_id in allowed_sources]
@@ -180,15 +183,6 @@ def render_pdf(content: BriefContent) -> bytes:
     html = render_to_string("briefs/brief.html", {"brief": content})
     fetcher = URLFetcher(allowed_protocols={"data"})
     return HTML(string=html, url_fetcher=fetcher).write_pdf()
-
-
-def sha256_of(file) -> str:
-    """Hash a stored file in 1 MiB pieces."""
-    digest = hashlib.sha256()
-    with file.open("rb"):
-        for chunk in iter(lambda: file.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def exhibit_path(exhibit: Exhibit) -> str:

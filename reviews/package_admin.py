@@ -7,6 +7,7 @@ Every change goes through reviews.packages.
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
@@ -14,11 +15,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from portal import audit
-from submissions.models import Dossier
 
 from . import packages
 from .csv_export import to_csv
 from .models import BriefVersion, Package
+from .querysets import dossiers_for_review
 
 
 class PackageForm(forms.ModelForm):
@@ -150,7 +151,7 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "dossiers":
             kwargs["queryset"] = (
-                Dossier.objects.visible_to(request.user)
+                dossiers_for_review(request.user)
                 .filter(status__in=["approved", "packaged"])
                 .select_related("organisation")
             )
@@ -229,10 +230,13 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
 
     @admin.action(description=_("Export the selected packages as CSV"))
     def export_csv(self, request, queryset):
+        counted = queryset.select_related("regime").annotate(
+            n_persons=Count("persons", distinct=True), n_dossiers=Count("dossiers", distinct=True)
+        )
         rows = (
             (p.reference, p.regime.key, p.recipient, p.get_status_display(), p.response,
-             p.response_on, p.designated_on, p.persons.count(), p.dossiers.count())
-            for p in queryset.select_related("regime")
+             p.response_on, p.designated_on, p.n_persons, p.n_dossiers)
+            for p in counted
         )  # fmt: skip
         header = ["reference", "regime", "recipient", "status", "response", "response_on",
                   "designated_on", "persons", "dossiers"]  # fmt: skip

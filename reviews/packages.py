@@ -19,15 +19,25 @@ from pypdf import PdfReader
 
 from portal import audit
 from portal.models import User
-from submissions.models import Dossier, Regime
+from submissions.models import ChecklistAnswer, Dossier, Regime
 
 from . import briefs, tasks
 from .models import BriefVersion, Delivery, Package, Person
+from .querysets import dossiers_for_review
 
 
 def _lead(user: User) -> None:
     if not user.is_lead_reviewer:
         raise PermissionDenied
+
+
+def _reviewable(dossiers: Iterable[Dossier], *, by: User) -> list[Dossier]:
+    """The dossiers as stored now, each one `by` may work on (never their own NGO's)."""
+    wanted = {d.pk for d in dossiers}
+    found = list(dossiers_for_review(by).filter(pk__in=wanted))
+    if len(found) != len(wanted):
+        raise PermissionDenied
+    return found
 
 
 def check_contents(regime: Regime, persons: list[Person], dossiers: list[Dossier]) -> None:
@@ -39,9 +49,12 @@ def check_contents(regime: Regime, persons: list[Person], dossiers: list[Dossier
             _("Only approved dossiers can go into a package: %(refs)s."),
             params={"refs": ", ".join(not_approved)},
         )
-    other_regime = [
-        d.reference for d in dossiers if not d.target_regimes.filter(pk=regime.pk).exists()
-    ]
+    filed_for = set(
+        Dossier.target_regimes.through.objects.filter(
+            dossier_id__in=[d.pk for d in dossiers], regime=regime
+        ).values_list("dossier_id", flat=True)
+    )
+    other_regime = [d.reference for d in dossiers if d.pk not in filed_for]
     if other_regime:
         raise ValidationError(
             _("These dossiers were not filed for %(regime)s: %(refs)s."),
@@ -73,7 +86,7 @@ def create_package(
     """Start a package for one government's regime from approved dossiers."""
     _lead(by)
     persons = list(persons)
-    dossiers = list(Dossier.objects.filter(pk__in=[d.pk for d in dossiers]))  # as stored now
+    dossiers = _reviewable(dossiers, by=by)
     check_contents(regime, persons, dossiers)
     package = Package.objects.create(
         regime=regime,
@@ -109,7 +122,7 @@ def update_package(
     if package.status != Package.Status.DRAFT:
         raise ValidationError(_("Only a draft package can be changed."))
     persons = list(persons)
-    dossiers = list(Dossier.objects.filter(pk__in=[d.pk for d in dossiers]))
+    dossiers = _reviewable(dossiers, by=by)
     check_contents(package.regime, persons, dossiers)
     package.recipient = recipient or package.regime.receiving_authority
     package.cover_note, package.handling_marking = cover_note, handling_marking
@@ -134,13 +147,15 @@ def mark_ready(package: Package, *, by: User) -> Package:
         raise ValidationError(_("Only a draft package can be marked ready."))
     dossiers = list(package.dossiers.all())
     check_contents(package.regime, list(package.persons.all()), dossiers)
-    unsafe = [
-        d.reference
-        for d in dossiers
-        if not d.answers.filter(
-            regime=package.regime, criterion__code="safety-assessment", status="met"
-        ).exists()
-    ]
+    assessed = set(
+        ChecklistAnswer.objects.filter(
+            dossier__in=dossiers,
+            regime=package.regime,
+            criterion__code="safety-assessment",
+            status="met",
+        ).values_list("dossier_id", flat=True)
+    )
+    unsafe = [d.reference for d in dossiers if d.pk not in assessed]
     if unsafe:  # domain.md R8: no package leaves without a safety assessment
         raise ValidationError(
             _("These dossiers have no safety assessment for this government: %(refs)s."),

@@ -186,3 +186,15 @@ def test_sources_stay_pseudonymous_in_the_manifest(
         text = handle.read().decode()
     assert "Maria" not in text and "Secretov" not in text
     assert Source.objects.filter(identity__isnull=False).count() == 2
+
+
+def test_a_lead_reviewer_cannot_package_their_own_organisations_dossier(approved, lena, org_a):
+    from tests.factories import MembershipFactory
+
+    dossier, persons, _ = approved
+    MembershipFactory(user=lena, organisation=org_a)
+    with pytest.raises(PermissionDenied):
+        packages.create_package(
+            regime=Regime.objects.get(key="GB-HR"), persons=persons, dossiers=[dossier], by=lena
+        )
+    assert not Package.objects.exists()
