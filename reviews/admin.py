@@ -94,10 +94,12 @@ class CappedCountPaginator(Paginator):
 
 
 def scores_visible(user, dossier) -> bool:
-    """services.can_see_scores, from the annotations of DossierAdmin.get_queryset."""
-    if dossier.own_review_submitted:
-        return True
-    return user.is_lead_reviewer and not dossier.own_review_pending
+    """services.scores_visible, from the annotations of DossierAdmin.get_queryset."""
+    return services.scores_visible(
+        user,
+        own_review_submitted=dossier.own_review_submitted,
+        awaiting_own_review=dossier.own_review_pending,
+    )
 
 
 class QueueChangeList(ChangeList):
@@ -733,8 +735,10 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
             .order_by("created_at")
         )
         own_review = next((r for r in reviews if r.reviewer_id == user.pk), None)
-        see_scores = (own_review is not None and own_review.is_submitted) or (
-            user.is_lead_reviewer and own_assignment is None
+        see_scores = services.scores_visible(
+            user,
+            own_review_submitted=own_review is not None and own_review.is_submitted,
+            awaiting_own_review=own_assignment is not None,
         )
         counted = [
             r

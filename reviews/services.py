@@ -317,15 +317,23 @@ def own_review(dossier: Dossier, user: User) -> Review | None:
     return Review.objects.filter(dossier=dossier, reviewer=user).first()
 
 
+def scores_visible(user: User, *, own_review_submitted: bool, awaiting_own_review: bool) -> bool:
+    """
+    The rule for seeing the reviewers' scores: once one's own review is in, or as a lead
+    reviewer who is not waiting to submit a review of their own. Callers supply the facts
+    (from annotations or prefetched rows), so that lists need no query per row.
+    """
+    return own_review_submitted or (user.is_lead_reviewer and not awaiting_own_review)
+
+
 def can_see_scores(user: User, dossier: Dossier) -> bool:
-    """
-    Whether `user` may see the reviewers' scores on `dossier`: only once their own review is
-    in, or as a lead reviewer who is not waiting to submit a review of their own.
-    """
+    """Whether `user` may see the reviewers' scores on `dossier` (scores_visible, by query)."""
     own = own_review(dossier, user)
-    if own is not None and own.is_submitted:
-        return True
-    return user.is_lead_reviewer and active_assignment(dossier, user) is None
+    return scores_visible(
+        user,
+        own_review_submitted=own is not None and own.is_submitted,
+        awaiting_own_review=active_assignment(dossier, user) is not None,
+    )
 
 
 @transaction.atomic
