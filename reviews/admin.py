@@ -1250,7 +1250,8 @@ class AssignmentAdmin(ReviewerReadOnly, admin.ModelAdmin):
         assignments = Assignment.objects.filter(dossier__in=dossiers_for_review(user))
         if not user.is_lead_reviewer:
             assignments = assignments.filter(reviewer=user)
-        return assignments.annotate(review_submitted=Exists(submitted))
+        overdue = Assignment.objects.overdue().filter(pk=OuterRef("pk"))
+        return assignments.annotate(review_submitted=Exists(submitted), is_overdue=Exists(overdue))
 
     @admin.display(description=_("dossier"), ordering="dossier__reference")
     def dossier_link(self, assignment):
@@ -1263,8 +1264,10 @@ class AssignmentAdmin(ReviewerReadOnly, admin.ModelAdmin):
             return _("recused")
         if assignment.review_submitted:
             return _("submitted")
-        if assignment.due_at and assignment.due_at < timezone.now():
+        if assignment.is_overdue:  # the rule the reminder emails use (AssignmentQuerySet)
             return _("overdue")
+        if assignment.dossier.status not in OPEN_STATUSES:
+            return _("closed")
         return _("pending")
 
 
