@@ -97,6 +97,15 @@ class Organisation(models.Model):
     )
     website = models.URLField(_("website"), blank=True)
     description = models.TextField(_("description"), blank=True)
+    # Opt-in, off by default: a contributing organisation may be at risk if named.
+    listed_publicly = models.BooleanField(
+        _("name us on the public transparency page"),
+        default=False,
+        help_text=_(
+            "If ticked, the organisation's name may appear in the public list of contributing "
+            "organisations. Nothing else about its dossiers is ever published."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -76,6 +76,9 @@ INSTALLED_APPS = [
     "portal",
     "submissions",
     "reviews",
+    "designations",
+    "transparency",
+    "api",
     "portal.admin_site.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -91,6 +94,9 @@ INSTALLED_APPS = [
     "django_countries",
     "crispy_forms",
     "crispy_bootstrap5",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -332,8 +338,11 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # evidence: hashing, sniffing, scanning; briefs: PDF and manifest rendering; default: the rest.
-CELERY_TASK_QUEUES = [Queue("default"), Queue("evidence"), Queue("briefs")]
+# designations: importing published sanctions lists (long, streamed).
+CELERY_TASK_QUEUES = [Queue("default"), Queue("evidence"), Queue("briefs"), Queue("designations")]
 CELERY_TASK_ROUTES = {
+    "designations.tasks.*": {"queue": "designations"},
+    "transparency.tasks.render_*": {"queue": "briefs"},
     "submissions.tasks.purge_expired_dossiers": {"queue": "default"},
     "submissions.tasks.*": {"queue": "evidence"},
     "reviews.tasks.render_*": {"queue": "briefs"},
@@ -369,6 +378,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reviews.tasks.remind_overdue_assignments",
         "schedule": 60 * 60 * 24,
     },
+    # Only fetches the lists whose URL is configured (DESIGNATION_LIST_URLS); none by default.
+    "fetch-designation-lists": {
+        "task": "designations.tasks.fetch_configured_lists",
+        "schedule": 60 * 60 * 24,
+    },
+    "transparency-snapshot": {
+        "task": "transparency.tasks.compute_snapshot",
+        "schedule": 60 * 60 * 24,
+    },
 }
 
 LOGGING = {
@@ -383,3 +401,28 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# --- REST API (api/, issue #12) ---------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Evidence portal API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Interactive docs from the portal's own static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Designations (designations/, issue #10) --------------------------------------------------
+# Published lists fetched daily where the deployment has network access, as FORMAT=URL pairs,
+# e.g. "ofac-sdn-xml=https://...,uk-sanctions-list=https://...". Empty: nothing is fetched.
+DESIGNATION_LIST_URLS = env.dict("DESIGNATION_LIST_URLS", default={})
+
+# --- Transparency (transparency/, issue #11) --------------------------------------------------
+# Public counts below this are shown as "fewer than N" (with secondary suppression).
+TRANSPARENCY_THRESHOLD = env.int("TRANSPARENCY_THRESHOLD", default=5)

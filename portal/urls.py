@@ -74,5 +74,8 @@ urlpatterns = [
         views.recovery_codes_reset,
         name="two_factor_recovery_codes",
     ),
+    path("api/", include("api.urls")),
+    # transparency/ (public) and the organisation impact page.
+    path("", include("transparency.urls")),
     path("admin/", admin.site.urls),
 ]

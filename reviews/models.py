@@ -386,6 +386,13 @@ class Package(models.Model):
     handling_marking = models.CharField(
         _("handling marking"), max_length=200, default=DEFAULT_MARKING
     )
+    language = models.CharField(
+        _("brief language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default="en",
+        help_text=_("The language the brief is written in for the receiving government."),
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     response = models.CharField(
         _("government response"), max_length=30, choices=Response.choices, blank=True
