@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 
 .DEFAULT_GOAL := help
-.PHONY: help run worker test test-integration lint format migrations-check deploy-check clean system-deps bench-briefs
+.PHONY: help run worker test system-deps-test test-integration lint format migrations-check deploy-check clean system-deps bench-briefs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -30,7 +30,12 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 # Debian packages the portal needs beyond Python: fonts with real glyphs for names in every
 # script (briefs and receipts), libmagic (file types) and Pango (WeasyPrint). Installed when
 # missing, if this user may (root, or sudo without a password); otherwise it says what to install.
-DEBIAN_PACKAGES := fonts-noto-core fonts-noto-cjk fonts-khmeros libmagic1 libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+# ICU and pkg-config build PyICU (name normalisation across scripts, for followthemoney);
+# gettext compiles the translations.
+DEBIAN_PACKAGES := fonts-noto-core fonts-noto-cjk fonts-khmeros libmagic1 libpango-1.0-0 \
+	libpangoft2-1.0-0 libharfbuzz-subset0 libicu-dev pkg-config gettext
+# Tests also drive a real browser (Debian's Chromium: Playwright cannot download its own here).
+TEST_DEBIAN_PACKAGES := $(DEBIAN_PACKAGES) chromium poppler-utils
 system-deps: ## Install the Debian packages above if any is missing
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -47,9 +52,12 @@ run: system-deps $(VENV)/.installed .env ## Install, migrate, seed the demo, ser
 	$(BIN)/honcho --procfile Procfile.dev start
 
 worker: $(VENV)/.installed ## Run a Celery worker for every queue (needs the same settings as the web)
-	$(BIN)/celery --app portal worker --queues default,evidence,briefs --loglevel INFO
+	$(BIN)/celery --app portal worker --queues default,evidence,briefs,designations --loglevel INFO
 
-test: system-deps $(VENV)/.installed-dev ## Run the whole suite (SQLite and eager tasks unless DATABASE_URL/REDIS_URL are set)
+system-deps-test: ## system-deps plus the browser the end-to-end tests drive
+	@$(MAKE) --no-print-directory system-deps DEBIAN_PACKAGES="$(TEST_DEBIAN_PACKAGES)"
+
+test: system-deps-test $(VENV)/.installed-dev ## Run the whole suite (SQLite and eager tasks unless DATABASE_URL/REDIS_URL are set)
 	$(BIN)/pytest
 
 test-integration: $(VENV)/.installed-dev ## Only the tests against real PostgreSQL, Redis and a worker
