@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 
 .DEFAULT_GOAL := help
-.PHONY: help run worker test system-deps-test test-integration lint format migrations-check deploy-check clean system-deps bench-briefs
+.PHONY: help run worker test system-deps-test bench e2e test-integration lint format migrations-check deploy-check clean system-deps bench-briefs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ test: system-deps-test $(VENV)/.installed-dev ## Run the whole suite (SQLite and
 
 test-integration: $(VENV)/.installed-dev ## Only the tests against real PostgreSQL, Redis and a worker
 	$(BIN)/pytest tests/integration
+
+bench: system-deps-test $(VENV)/.installed-dev ## Benchmark suite on PostgreSQL + Redis: prints a table, writes bench/results.json
+	$(PY) bench/run.py
 
 bench-briefs: system-deps $(VENV)/.installed-dev ## Time brief rendering for 1, 5 and 20 dossiers (prints a line each)
 	$(BIN)/pytest bench/test_brief_rendering.py -q -s -p no:randomly
