@@ -15,7 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from anyascii import anyascii
-from django.db.models import Q
+from django.db.models import Count, Q
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 from rapidfuzz import fuzz, process
 
 # Spelling variants of one sound across transliteration systems, folded to one form.
@@ -165,11 +167,97 @@ def rank(subject, candidates: list[tuple[str, object]], *, limit: int = 10) -> l
     return suggestions[:limit]
 
 
-def same_birth_year_or_unknown(birth_date: str) -> Q:
+def same_birth_year_or_unknown(birth_date: str, prefix: str = "") -> Q:
     """Block candidates by birth year: the same year, or no birth date recorded."""
     if not birth_date:
         return Q()
-    return Q(birth_date="") | Q(birth_date__startswith=birth_date[:4])
+    return Q(**{f"{prefix}birth_date": ""}) | Q(**{f"{prefix}birth_date__startswith": birth_date[:4]})
+
+
+# Blocking keys: every normalised word of two letters or more, and the first PREFIX letters of
+# each longer word (so that "aleksandr" and "aleksandar", "ivanov" and "ivanof" still meet).
+# A candidate is scored only if it shares a key with the subject; those sharing the most keys
+# come first, and at most CANDIDATES of each kind are scored.
+PREFIX = 4
+CANDIDATES = 500
+
+
+def keys_for(name: str, name_original: str = "", aliases: Iterable = ()) -> set[str]:
+    """Return the blocking keys of a name, its original script and its aliases."""
+    keys = set()
+    for variant in name_variants(name, name_original, aliases):
+        for token in variant.split():
+            if len(token) < 2:
+                continue
+            keys.add(token[:40])
+            if len(token) > PREFIX:
+                keys.add(token[:PREFIX] + "*")
+    return keys
+
+
+def update_keys(owner) -> None:
+    """Store the blocking keys of a Person or a Subject (a subject only if it is a person)."""
+    from submissions.models import Subject
+
+    from .models import NameKey, Person
+
+    field = "person" if isinstance(owner, Person) else "subject"
+    NameKey.objects.filter(**{field: owner}).delete()
+    if isinstance(owner, Subject) and owner.kind != Subject.Kind.PERSON:
+        return
+    NameKey.objects.bulk_create(
+        NameKey(key=key, **{field: owner})
+        for key in sorted(keys_for(owner.name, owner.name_original, owner.aliases))
+    )
+
+
+def rebuild_keys(batch: int = 2000) -> int:
+    """Recompute every blocking key (after a bulk import that bypassed save()); returns rows."""
+    from submissions.models import Subject
+
+    from .models import NameKey, Person
+
+    written = 0
+    NameKey.objects.all().delete()
+    sources = (
+        ("person", Person.objects.all()),
+        ("subject", Subject.objects.filter(kind=Subject.Kind.PERSON)),
+    )
+    for field, queryset in sources:
+        rows = []
+        names = queryset.values_list("pk", "name", "name_original", "aliases")
+        for pk, name, original, aliases in names.iterator(chunk_size=batch):
+            rows += [
+                NameKey(key=key, **{f"{field}_id": pk}) for key in keys_for(name, original, aliases)
+            ]
+            if len(rows) >= batch:
+                written += len(NameKey.objects.bulk_create(rows))
+                rows = []
+        written += len(NameKey.objects.bulk_create(rows))
+    return written
+
+
+@receiver(post_save, sender="reviews.Person")
+@receiver(post_save, sender="submissions.Subject")
+def _keep_keys(sender, instance, raw=False, update_fields=None, **kwargs):
+    names = {"name", "name_original", "aliases", "kind"}
+    if raw or (update_fields is not None and not names & set(update_fields)):
+        return
+    update_keys(instance)
+
+
+def _sharing_keys(queryset, keys: set[str], field: str) -> list[int]:
+    """Ids of the CANDIDATES rows of `queryset` that share the most keys, best first."""
+    from .models import NameKey
+
+    shared = (
+        NameKey.objects.filter(key__in=keys, **{f"{field}__in": queryset})
+        .values(field)
+        .annotate(shared=Count("id"))
+        .order_by("-shared", field)
+        .values_list(field, flat=True)
+    )
+    return list(shared[:CANDIDATES])
 
 
 def suggest(subject, *, user, limit: int = 10) -> list[Suggestion]:
@@ -177,7 +265,8 @@ def suggest(subject, *, user, limit: int = 10) -> list[Suggestion]:
     Suggest canonical persons and unlinked subjects of other dossiers that may be `subject`.
 
     Candidates come only from what `user` may see, and never one already accepted or rejected
-    for this subject.
+    for this subject. Only names sharing a blocking key with the subject's are read from the
+    database (a constant number of queries, each an index lookup), then scored here.
     """
     from submissions.models import Subject
 
@@ -185,6 +274,9 @@ def suggest(subject, *, user, limit: int = 10) -> list[Suggestion]:
     from .querysets import dossiers_for_review
 
     if subject.kind != Subject.Kind.PERSON:
+        return []
+    keys = keys_for(subject.name, subject.name_original, subject.aliases)
+    if not keys:
         return []
     decided_pairs = MatchDecision.objects.filter(Q(subject=subject) | Q(other=subject))
     decided_subjects = {
@@ -198,18 +290,23 @@ def suggest(subject, *, user, limit: int = 10) -> list[Suggestion]:
     if link is None:
         rejected_persons = decided_pairs.filter(person__isnull=False).values("person_id")
         persons = (
-            Person.objects.visible_to(user)
-            .filter(block)
-            .exclude(pk__in=rejected_persons)
-            .only("name", "name_original", "aliases", "birth_date", "nationalities")
+            Person.objects.visible_to(user).filter(block).exclude(pk__in=rejected_persons)
         )
-        candidates += [("person", person) for person in persons]
+        ids = _sharing_keys(persons, keys, "person")
+        found = Person.objects.filter(pk__in=ids).only(
+            "name", "name_original", "aliases", "birth_date", "nationalities"
+        )
+        candidates += [("person", person) for person in found]
     subjects = (
         Subject.objects.filter(dossier__in=dossiers_for_review(user), kind=Subject.Kind.PERSON)
         .filter(block)
         .exclude(dossier_id=subject.dossier_id)
         .exclude(pk__in=decided_subjects)
         .filter(person_link__isnull=True)
+    )
+    ids = _sharing_keys(subjects, keys, "subject")
+    found = (
+        Subject.objects.filter(pk__in=ids)
         .select_related("dossier")
         .only(
             "name",
@@ -220,5 +317,5 @@ def suggest(subject, *, user, limit: int = 10) -> list[Suggestion]:
             "dossier__reference",
         )
     )
-    candidates += [("subject", other) for other in subjects]
+    candidates += [("subject", other) for other in found]
     return rank(subject, candidates, limit=limit)

@@ -338,6 +338,38 @@ class MatchDecision(models.Model):
         return f"{self.subject_id} / {self.person_id or self.other_id}: {verdict}"
 
 
+class NameKey(models.Model):
+    """
+    A blocking key of a person's or a subject's name (reviews/matching.py): a normalised word
+    or its first letters. Only names that share a key with the query are scored, so that one
+    lookup reads a few index entries instead of every person. Kept by matching.update_keys.
+    """
+
+    key = models.CharField(max_length=40)
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, null=True, blank=True, related_name="name_keys"
+    )
+    subject = models.ForeignKey(
+        "submissions.Subject", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["key", "person"], name="name_key_person"),
+            models.Index(fields=["key", "subject"], name="name_key_subject"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(person__isnull=True, subject__isnull=False)
+                | models.Q(person__isnull=False, subject__isnull=True),
+                name="name_key_one_owner",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
 # Sanctions packages and government briefs
 
 

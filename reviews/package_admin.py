@@ -25,7 +25,15 @@ from .querysets import dossiers_for_review
 class PackageForm(forms.ModelForm):
     class Meta:
         model = Package
-        fields = ["regime", "recipient", "persons", "dossiers", "cover_note", "handling_marking"]
+        fields = [
+            "regime",
+            "recipient",
+            "language",
+            "persons",
+            "dossiers",
+            "cover_note",
+            "handling_marking",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -168,6 +176,7 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
                 handling_marking=data["handling_marking"],
                 persons=data["persons"],
                 dossiers=data["dossiers"],
+                language=data.get("language"),
             )
             return
         created = packages.create_package(
@@ -176,6 +185,7 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
             dossiers=data["dossiers"],
             recipient=data["recipient"],
             cover_note=data["cover_note"],
+            language=data.get("language") or "en",
             by=request.user,
         )
         obj.pk, obj.reference = created.pk, created.reference

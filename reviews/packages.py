@@ -9,11 +9,12 @@ import uuid
 from collections.abc import Iterable
 from datetime import date
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile, File
 from django.db import transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from pypdf import PdfReader
 
@@ -73,6 +74,14 @@ def check_contents(regime: Regime, persons: list[Person], dossiers: list[Dossier
         )
 
 
+def _brief_language(code: str) -> str:
+    if code not in dict(settings.LANGUAGES):
+        raise ValidationError(_("Briefs can be written in: %(languages)s.") % {
+            "languages": ", ".join(dict(settings.LANGUAGES))
+        })
+    return code
+
+
 @transaction.atomic
 def create_package(
     *,
@@ -82,6 +91,7 @@ def create_package(
     by: User,
     recipient: str = "",
     cover_note: str = "",
+    language: str = "en",
 ) -> Package:
     """Start a package for one government's regime from approved dossiers."""
     _lead(by)
@@ -92,6 +102,7 @@ def create_package(
         regime=regime,
         recipient=recipient or regime.receiving_authority,
         cover_note=cover_note,
+        language=_brief_language(language),
         created_by=by,
     )
     package.persons.set(persons)
@@ -115,6 +126,7 @@ def update_package(
     handling_marking: str,
     persons: Iterable[Person],
     dossiers: Iterable[Dossier],
+    language: str | None = None,
 ) -> Package:
     """Change a draft package."""
     _lead(by)
@@ -126,7 +138,11 @@ def update_package(
     check_contents(package.regime, persons, dossiers)
     package.recipient = recipient or package.regime.receiving_authority
     package.cover_note, package.handling_marking = cover_note, handling_marking
-    package.save(update_fields=["recipient", "cover_note", "handling_marking", "updated_at"])
+    if language is not None:
+        package.language = _brief_language(language)
+    package.save(
+        update_fields=["recipient", "cover_note", "handling_marking", "language", "updated_at"]
+    )
     package.persons.set(persons)
     package.dossiers.set(dossiers)
     audit.record(
@@ -201,13 +217,15 @@ def render_version(version: BriefVersion) -> None:
     storage = BriefVersion._meta.get_field("pdf").storage
     stored = []
     try:
-        content = briefs.assemble(package, version.number)
-        _progress(version, 30)
-        pdf = briefs.render_pdf(content)
-        pdf_sha256 = hashlib.sha256(pdf).hexdigest()
-        pages = len(PdfReader(io.BytesIO(pdf)).pages)
-        _progress(version, 70)
-        manifest = briefs.manifest_json(briefs.manifest(content, pdf_sha256))
+        # The brief speaks the receiving government's language, whoever asked for it.
+        with translation.override(package.language):
+            content = briefs.assemble(package, version.number)
+            _progress(version, 30)
+            pdf = briefs.render_pdf(content)
+            pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+            pages = len(PdfReader(io.BytesIO(pdf)).pages)
+            _progress(version, 70)
+            manifest = briefs.manifest_json(briefs.manifest(content, pdf_sha256))
         prefix = f"briefs/{package.reference}/v{version.number}-{uuid.uuid4().hex[:8]}"
         stored.append(storage.save(f"{prefix}/brief.pdf", ContentFile(pdf)))
         stored.append(storage.save(f"{prefix}/manifest.json", ContentFile(manifest)))

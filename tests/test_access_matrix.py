@@ -44,6 +44,7 @@ ADMIN = {
 RULES = {
     "home": PUBLIC,
     "healthz": PUBLIC,
+    "set_language": PUBLIC,
     "login": PUBLIC,
     "logout": {**dict.fromkeys(ROLES, "refused"), "anonymous": "any"},  # POST only
     "password_reset": PUBLIC,

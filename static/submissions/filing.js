@@ -5,6 +5,16 @@
 (function () {
   "use strict";
 
+  // Words come translated from the page (templates/submissions/_filing_script.html).
+  var words = (document.getElementById("filing-messages") || { dataset: {} }).dataset;
+  function say(key, values) {
+    var text = words[key] || "";
+    Object.keys(values || {}).forEach(function (name) {
+      text = text.split("%(" + name + ")s").join(values[name]);
+    });
+    return text;
+  }
+
   // Uploads: send each file on its own request, with a progress bar per file.
   function uploadOne(form, file, list) {
     return new Promise(function (resolve) {
@@ -14,7 +24,7 @@
       label.textContent = file.name + " ";
       bar.max = 100;
       bar.value = 0;
-      bar.setAttribute("aria-label", file.name);
+      bar.setAttribute("aria-label", say("uploading", { name: file.name }));
       item.appendChild(label);
       item.appendChild(bar);
       list.appendChild(item);
@@ -36,7 +46,7 @@
           message.textContent = results.map(function (r) { return r.message; }).join(" ");
           message.classList.add(xhr.status === 200 ? "text-success" : "text-danger");
         } catch (error) {
-          message.textContent = "The upload failed (" + xhr.status + "). Nothing was kept.";
+          message.textContent = say("uploadFailed", { status: xhr.status });
           message.classList.add("text-danger");
         }
         bar.value = 100;
@@ -46,7 +56,7 @@
       xhr.addEventListener("error", function () {
         var message = document.createElement("div");
         message.className = "small text-danger";
-        message.textContent = "The connection broke during the upload. Nothing was kept: try again.";
+        message.textContent = say("connectionBroke");
         item.appendChild(message);
         resolve(false);
       });
@@ -73,7 +83,7 @@
         var done = document.createElement("a");
         done.href = window.location.pathname;
         done.className = "btn btn-outline-secondary btn-sm";
-        done.textContent = "Show the exhibits";
+        done.textContent = say("showExhibits");
         area.appendChild(done);
         input.value = "";
       });
@@ -135,11 +145,13 @@
       offer.className = "alert alert-warning d-flex gap-2 align-items-center";
       offer.setAttribute("role", "status");
       var text = document.createElement("span");
-      text.textContent = "This page has text you typed at " + new Date(draft.at).toLocaleString() + " that was not saved.";
+      text.textContent = say("unsavedText", {
+        time: new Date(draft.at).toLocaleString(document.documentElement.lang || undefined)
+      });
       var button = document.createElement("button");
       button.type = "button";
       button.className = "btn btn-sm btn-warning";
-      button.textContent = "Put it back";
+      button.textContent = say("putBack");
       button.addEventListener("click", function () { restore(draft.values); offer.remove(); dirty = true; });
       offer.appendChild(text);
       offer.appendChild(button);

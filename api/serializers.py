@@ -1,0 +1,515 @@
+"""Shapes of the API's requests and responses. They check input; services decide and save."""
+
+from django_countries.serializers import CountryFieldMixin
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from reviews.models import InformationRequest, Message
+from submissions.models import (
+    ChecklistAnswer,
+    Consent,
+    Criterion,
+    Dossier,
+    Evidence,
+    IdentityDocument,
+    Incident,
+    InvolvementRole,
+    JurisdictionLink,
+    PositionHeld,
+    Regime,
+    Source,
+    Subject,
+    ViolationCategory,
+)
+
+# Reference data
+
+
+class CriterionItemSerializer(serializers.Serializer):
+    code = serializers.CharField(source="criterion.code")
+    question = serializers.CharField(source="criterion.question")
+    level = serializers.CharField()
+    applies_to = serializers.CharField(source="criterion.applies_to")
+    step = serializers.CharField(source="criterion.step")
+
+
+class RegimeSerializer(serializers.ModelSerializer):
+    checklist = CriterionItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Regime
+        fields = [
+            "key",
+            "name",
+            "jurisdiction",
+            "status",
+            "accepts_submissions",
+            "standard_of_proof",
+            "checklist",
+        ]
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ViolationCategory
+        fields = ["code", "name", "kind", "in_scope"]
+
+
+class RoleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InvolvementRole
+        fields = ["code", "name", "description"]
+
+
+# The dossier
+
+
+class OpenItemSerializer(serializers.Serializer):
+    criterion = serializers.CharField(source="criterion.code")
+    step = serializers.CharField()
+
+
+class CompletenessSerializer(serializers.Serializer):
+    regime = serializers.CharField(source="regime.key")
+    ready = serializers.BooleanField()
+    percent = serializers.IntegerField()
+    blocking_total = serializers.IntegerField()
+    blocking_closed = serializers.IntegerField()
+    advisory_total = serializers.IntegerField()
+    advisory_answered = serializers.IntegerField()
+    open_items = OpenItemSerializer(many=True)
+
+
+class DossierSerializer(serializers.ModelSerializer):
+    target_regimes = serializers.SlugRelatedField(
+        slug_field="key", many=True, queryset=Regime.objects.open_for_submissions()
+    )
+    organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    completeness = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Dossier
+        fields = [
+            "reference",
+            "title",
+            "summary",
+            "sensitivity",
+            "target_regimes",
+            "organisation",
+            "status",
+            "created_at",
+            "updated_at",
+            "status_changed_at",
+            "submitted_at",
+            "completeness",
+        ]
+        read_only_fields = [
+            "reference",
+            "status",
+            "created_at",
+            "updated_at",
+            "status_changed_at",
+            "submitted_at",
+        ]
+
+    def validate_target_regimes(self, value):
+        if not value:
+            raise serializers.ValidationError("Choose at least one government to address.")
+        return value
+
+    @extend_schema_field(CompletenessSerializer(many=True))
+    def get_completeness(self, dossier) -> list[dict]:
+        rows = getattr(dossier, "completeness_rows", None) or []
+        return CompletenessSerializer(rows, many=True).data
+
+
+class WithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+# Subjects
+
+
+class DocumentSerializer(CountryFieldMixin, serializers.ModelSerializer):
+    class Meta:
+        model = IdentityDocument
+        fields = ["kind", "number", "country", "issued_on", "expires_on"]
+
+
+class PositionSerializer(CountryFieldMixin, serializers.ModelSerializer):
+    class Meta:
+        model = PositionHeld
+        fields = ["title", "organisation", "country", "start", "end"]
+
+
+class LinkSerializer(CountryFieldMixin, serializers.ModelSerializer):
+    class Meta:
+        model = JurisdictionLink
+        fields = ["kind", "country", "description"]
+
+
+class SubjectSerializer(CountryFieldMixin, serializers.ModelSerializer):
+    aliases = serializers.ListField(
+        child=serializers.CharField(max_length=300), required=False, max_length=100
+    )
+    documents = DocumentSerializer(many=True, required=False)
+    positions = PositionSerializer(many=True, required=False)
+    links = LinkSerializer(many=True, required=False)
+
+    class Meta:
+        model = Subject
+        fields = [
+            "id",
+            "kind",
+            "name",
+            "name_original",
+            "aliases",
+            "gender",
+            "birth_date",
+            "birth_place",
+            "nationalities",
+            "registration_number",
+            "jurisdiction",
+            "legal_form",
+            "notes",
+            "documents",
+            "positions",
+            "links",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+
+
+# Incidents
+
+
+class InvolvementSerializer(serializers.Serializer):
+    subject = serializers.PrimaryKeyRelatedField(queryset=Subject.objects.none())
+    role = serializers.SlugRelatedField(slug_field="code", queryset=InvolvementRole.objects.all())
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        dossier = self.context.get("dossier")
+        if dossier is not None:
+            self.fields["subject"].queryset = dossier.subjects.all()
+
+
+class IncidentSerializer(CountryFieldMixin, serializers.ModelSerializer):
+    category = serializers.SlugRelatedField(
+        slug_field="code", queryset=ViolationCategory.objects.filter(in_scope=True)
+    )
+    involvements = InvolvementSerializer(many=True, required=False)
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "title",
+            "category",
+            "start_date",
+            "end_date",
+            "country",
+            "place",
+            "victims_count",
+            "narrative",
+            "involvements",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+
+
+# Sources
+
+
+class ConsentSerializer(serializers.ModelSerializer):
+    regime = serializers.SlugRelatedField(slug_field="key", queryset=Regime.objects.all())
+
+    class Meta:
+        model = Consent
+        fields = ["regime", "scope", "given_on", "method"]
+        extra_kwargs = {"method": {"allow_blank": False}}
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    consents = serializers.SerializerMethodField()
+    consents_given = ConsentSerializer(
+        many=True,
+        required=False,
+        write_only=True,
+        source="consents_input",
+        help_text="Replaces the source's consents: a regime left out has none (withdrawn).",
+    )
+
+    class Meta:
+        model = Source
+        fields = [
+            "id",
+            "pseudonym",
+            "kind",
+            "reliability",
+            "reliability_reason",
+            "identity",
+            "contact",
+            "safety_notes",
+            "consents",
+            "consents_given",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+        extra_kwargs = {"pseudonym": {"required": False, "allow_blank": True}}
+        # The pseudonym's uniqueness per dossier is checked by the service.
+        validators = []
+
+    @extend_schema_field(ConsentSerializer(many=True))
+    def get_consents(self, source) -> list[dict]:
+        rows = [c for c in source.consent_records.all() if c.withdrawn_on is None]
+        return ConsentSerializer(rows, many=True).data
+
+    def validate_consents_given(self, value):
+        dossier = self.context["dossier"]
+        targets = {r.pk for r in dossier.target_regimes.all()}
+        for consent in value:
+            if consent["regime"].pk not in targets:
+                raise serializers.ValidationError(
+                    f"{consent['regime'].key} is not a target regime of this dossier."
+                )
+        return value
+
+
+# Evidence
+
+
+class EvidenceSerializer(serializers.ModelSerializer):
+    """An exhibit as the API shows it; the file itself is downloaded separately."""
+
+    incidents = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    criteria = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    source = serializers.PrimaryKeyRelatedField(read_only=True)
+    scanned = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Evidence
+        fields = [
+            "id",
+            "kind",
+            "original_name",
+            "size",
+            "sha256",
+            "content_type",
+            "url",
+            "captured_at",
+            "archive_url",
+            "posted_by",
+            "description",
+            "obtained_on",
+            "provenance",
+            "source",
+            "reliability",
+            "credibility",
+            "grade_reason",
+            "incidents",
+            "criteria",
+            "malware_warning",
+            "scanned",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_scanned(self, evidence) -> bool:
+        return evidence.scanned_at is not None
+
+
+class DossierChildMixin:
+    """Limit choices of related rows to the dossier in the serializer's context."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        dossier = self.context.get("dossier")
+        if dossier is None:
+            return
+        if "source" in self.fields:
+            self.fields["source"].queryset = dossier.sources.all()
+        if "incidents" in self.fields:
+            self.fields["incidents"].child_relation.queryset = dossier.incidents.all()
+        if "criteria" in self.fields:
+            self.fields["criteria"].child_relation.queryset = Criterion.objects.filter(
+                regimes__in=dossier.target_regimes.all()
+            ).distinct()
+
+
+class EvidenceDetailsSerializer(DossierChildMixin, serializers.ModelSerializer):
+    """The details sent with an uploaded file (the same for the simple and resumable upload)."""
+
+    source = serializers.PrimaryKeyRelatedField(
+        queryset=Source.objects.none(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = Evidence
+        fields = ["description", "obtained_on", "source", "reliability", "credibility", "provenance"]
+
+
+class EvidenceUploadSerializer(EvidenceDetailsSerializer):
+    file = serializers.FileField(help_text="The file, as multipart/form-data.")
+    sha256 = serializers.RegexField(
+        r"^[0-9a-fA-F]{64}$",
+        required=False,
+        help_text="The SHA-256 the client computed; a file that does not match is refused.",
+    )
+
+    class Meta(EvidenceDetailsSerializer.Meta):
+        fields = [*EvidenceDetailsSerializer.Meta.fields, "file", "sha256"]
+
+
+class EvidenceLinkSerializer(DossierChildMixin, serializers.ModelSerializer):
+    source = serializers.PrimaryKeyRelatedField(
+        queryset=Source.objects.none(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = Evidence
+        fields = [
+            "url",
+            "captured_at",
+            "archive_url",
+            "posted_by",
+            "description",
+            "obtained_on",
+            "source",
+            "reliability",
+            "credibility",
+            "provenance",
+        ]
+        extra_kwargs = {"url": {"required": True, "allow_blank": False}}
+
+    def validate(self, data):
+        if not data.get("captured_at"):
+            raise serializers.ValidationError({"captured_at": "Say when the page was captured."})
+        return data
+
+
+class EvidenceUpdateSerializer(DossierChildMixin, serializers.ModelSerializer):
+    source = serializers.PrimaryKeyRelatedField(
+        queryset=Source.objects.none(), required=False, allow_null=True
+    )
+    incidents = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=Incident.objects.none(), required=False
+    )
+    criteria = serializers.SlugRelatedField(
+        slug_field="code", many=True, queryset=Criterion.objects.none(), required=False
+    )
+
+    class Meta:
+        model = Evidence
+        fields = [
+            "description",
+            "obtained_on",
+            "provenance",
+            "source",
+            "reliability",
+            "credibility",
+            "grade_reason",
+            "incidents",
+            "criteria",
+        ]
+
+
+# Checklist
+
+
+class AnswerSerializer(serializers.ModelSerializer):
+    regime = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    criterion = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    evidence = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = ChecklistAnswer
+        fields = ["regime", "criterion", "question", "status", "explanation", "evidence"]
+        read_only_fields = fields
+
+
+class AnswerInputSerializer(serializers.Serializer):
+    criterion = serializers.SlugRelatedField(slug_field="code", queryset=Criterion.objects.none())
+    status = serializers.ChoiceField(
+        choices=[("", "Not answered (clears the answer)"), *ChecklistAnswer.Status.choices]
+    )
+    explanation = serializers.CharField(required=False, allow_blank=True, default="")
+    evidence = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=Evidence.objects.none(), required=False, default=list
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        dossier, regime = self.context.get("dossier"), self.context.get("regime")
+        if dossier is not None and regime is not None:
+            self.fields["criterion"].queryset = Criterion.objects.filter(
+                pk__in=regime.checklist.values("criterion_id")
+            )
+            self.fields["evidence"].child_relation.queryset = dossier.evidence.all()
+
+    def validate(self, data):
+        if data["status"] == ChecklistAnswer.Status.NOT_APPLICABLE and not (
+            data.get("explanation") or ""
+        ).strip():
+            raise serializers.ValidationError({"explanation": "Say why this item does not apply."})
+        return data
+
+
+class ChecklistInputSerializer(serializers.Serializer):
+    answers = AnswerInputSerializer(many=True, allow_empty=False)
+
+
+# Information requests
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    evidence = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    from_organisation = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = ["body", "evidence", "created_at", "from_organisation"]
+
+    def get_from_organisation(self, message) -> bool:
+        return message.author_id in self.context.get("member_ids", ())
+
+
+class InformationRequestSerializer(serializers.ModelSerializer):
+    messages = MessageSerializer(many=True, read_only=True)
+    is_open = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = InformationRequest
+        fields = ["id", "question", "asked_at", "answered_at", "is_open", "messages"]
+
+
+class ReplySerializer(serializers.Serializer):
+    body = serializers.CharField()
+    evidence = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=Evidence.objects.none(), required=False, default=list
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if (dossier := self.context.get("dossier")) is not None:
+            self.fields["evidence"].child_relation.queryset = dossier.evidence.all()
+
+
+# Resumable uploads
+
+
+class UploadStatusSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    file_name = serializers.CharField()
+    length = serializers.IntegerField()
+    offset = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+
+
+# FollowTheMoney
+
+
+class FtmImportResultSerializer(serializers.Serializer):
+    created = SubjectSerializer(many=True)
+    skipped = serializers.IntegerField(help_text="Entities of other schemata (not imported).")
