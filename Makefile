@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 
 .DEFAULT_GOAL := help
-.PHONY: help run worker test system-deps-test bench e2e test-integration lint format migrations-check deploy-check clean system-deps bench-briefs
+.PHONY: help run worker test system-deps-test bench e2e messages test-integration lint format migrations-check deploy-check clean system-deps bench-briefs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -45,7 +45,17 @@ system-deps: ## Install the Debian packages above if any is missing
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-run: system-deps $(VENV)/.installed .env ## Install, migrate, seed the demo, serve on :8000 with a worker and beat
+# Compiled translations (.mo) are built from the committed .po files, never committed.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po
+	msgfmt --check --output-file $@ $<
+
+messages: $(VENV)/.installed ## Collect new strings into the .po files (then translate them)
+	DJANGO_DEBUG=true $(PY) manage.py makemessages --all --no-obsolete --ignore=.venv --ignore=var \
+		--ignore=tests --ignore=bench --ignore=staticfiles
+
+run: system-deps $(VENV)/.installed .env $(MO_FILES) ## Install, migrate, seed the demo, serve on :8000 with a worker and beat
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo
 	@echo "Portal on http://127.0.0.1:8000 (review site: /admin/). Ctrl-C stops everything."
@@ -57,8 +67,11 @@ worker: $(VENV)/.installed ## Run a Celery worker for every queue (needs the sam
 system-deps-test: ## system-deps plus the browser the end-to-end tests drive
 	@$(MAKE) --no-print-directory system-deps DEBIAN_PACKAGES="$(TEST_DEBIAN_PACKAGES)"
 
-test: system-deps-test $(VENV)/.installed-dev ## Run the whole suite (SQLite and eager tasks unless DATABASE_URL/REDIS_URL are set)
-	$(BIN)/pytest
+test: system-deps-test $(VENV)/.installed-dev $(MO_FILES) ## Run the whole suite (SQLite and eager tasks unless DATABASE_URL/REDIS_URL are set)
+	$(BIN)/pytest --ignore=tests/e2e
+
+e2e: system-deps-test $(VENV)/.installed-dev $(MO_FILES) ## Browser journeys + accessibility in Debian's Chromium (screenshots in var/e2e-artifacts)
+	$(BIN)/pytest tests/e2e -p no:randomly
 
 test-integration: $(VENV)/.installed-dev ## Only the tests against real PostgreSQL, Redis and a worker
 	$(BIN)/pytest tests/integration

@@ -47,7 +47,9 @@ pytestmark = pytest.mark.e2e
 
 
 def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    path = (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
     if not path:
         message = "Debian's chromium is not installed (make system-deps-test installs it)"
         if REQUIRED:
@@ -230,9 +232,11 @@ def new_page(browser, portal):
         page.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
         page.on(
             "console",
-            lambda message: message.type == "error"
-            and "Content Security Policy" in message.text
-            and problems.append(f"CSP: {message.text}"),
+            lambda message: (
+                message.type == "error"
+                and "Content Security Policy" in message.text
+                and problems.append(f"CSP: {message.text}")
+            ),
         )
         return page
 

@@ -57,3 +57,89 @@ def jpeg_bytes(text: str) -> bytes:
 def mp4_bytes() -> bytes:
     """A small file an MP4 reader recognises (ISO media 'ftyp' box, then data)."""
     return b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 64
+
+
+def start_dossier(page: Page, title: str, regime_label: str) -> str:
+    """Fill the basics of a new dossier; return its reference."""
+    page.goto("/dossiers/new/")
+    page.locator("#id_title").fill(title)
+    page.get_by_label(regime_label).check()
+    page.locator("#id_summary").fill(
+        "Two lawyers were held incommunicado and tortured in the Novogorsk remand centre in "
+        "March 2024 on the orders of its governor and a deputy prosecutor."
+    )
+    save(page)
+    return re.search(r"/dossiers/([^/]+)/", page.url).group(1)
+
+
+def add_subject(page: Page, reference: str, name: str, *, original: str = "", born: str = ""):
+    page.goto(f"/dossiers/{reference}/subjects/new/")
+    page.locator("#id_name").fill(name)
+    if original:
+        page.locator("#id_name_original").fill(original)
+    if born:
+        page.locator("#id_birth_date").fill(born)
+    save(page)
+    expect_saved(page)
+
+
+def add_incident(page: Page, reference: str, title: str, category: str, start: str, subject=1):
+    page.goto(f"/dossiers/{reference}/incidents/new/")
+    page.locator("#id_title").fill(title)
+    select = page.locator("#id_category")
+    select.select_option(
+        value=select.locator("option", has_text=category).first.get_attribute("value")
+    )
+    page.locator("#id_start_date").fill(start)
+    page.locator("#id_country").select_option("RU")
+    page.locator("#id_place").fill("Novogorsk remand centre No. 2")
+    page.locator("#id_narrative").fill(
+        "Held without access to counsel or family; beaten during night interrogations."
+    )
+    page.locator("select[name$='-subject']").first.select_option(index=subject)
+    page.locator("select[name$='-role']").first.select_option(index=1)
+    save(page)
+    expect_saved(page)
+
+
+def add_witness(page: Page, reference: str, identity: str) -> None:
+    page.goto(f"/dossiers/{reference}/sources/new/")
+    page.locator("#id_kind").select_option("witness")
+    page.locator("#id_identity").fill(identity)
+    page.locator("input[name$='-given']").first.check()
+    page.locator("input[name$='-given_on']").first.fill("2024-05-01")
+    page.locator("input[name$='-method']").first.fill("signed consent form")
+    save(page)
+    expect_saved(page)
+
+
+def upload(page: Page, reference: str, files: list[dict]) -> None:
+    """Upload files together on the evidence step, watching their progress bars."""
+    page.goto(f"/dossiers/{reference}/evidence/")
+    page.locator("input[type=file][name=files]").first.set_input_files(files)
+    page.locator("form[data-upload] button[type=submit]").first.click()
+    progress = page.locator("[data-upload-progress]").first
+    expect(progress.locator("progress")).to_have_count(len(files))
+    expect(progress.get_by_role("link")).to_be_visible(timeout=60_000)
+
+
+def answer_checklist(page: Page, reference: str) -> None:
+    page.goto(f"/dossiers/{reference}/checklist/")
+    items = page.locator("main form fieldset[id^=item-]")
+    for index in range(items.count()):
+        item = items.nth(index)
+        item.locator("select[name$='-status']").select_option("met")
+        item.locator("textarea[name$='-explanation']").fill("See the medical report and testimony.")
+        boxes = item.locator("input[type=checkbox][name$='-evidence']")
+        if boxes.count():
+            boxes.first.check()
+
+
+def three_files() -> list[dict]:
+    return [
+        {"name": "medical-report.pdf", "mimeType": "application/pdf",
+         "buffer": pdf_bytes("Medical report")},
+        {"name": "injuries.jpg", "mimeType": "image/jpeg",
+         "buffer": jpeg_bytes("Photograph of injuries")},
+        {"name": "testimony.mp4", "mimeType": "video/mp4", "buffer": mp4_bytes()},
+    ]  # fmt: skip

@@ -5,7 +5,6 @@ journey files, the next reviews, packages and checks. Screenshots of the key pag
 """
 
 import re
-import zipfile
 
 import pytest
 from playwright.sync_api import expect
@@ -13,20 +12,24 @@ from playwright.sync_api import expect
 from .steps import (
     LEAD,
     MEMBER,
-    OTHER_MEMBER,
     REVIEWER,
     REVIEWER_2,
+    add_incident,
+    add_subject,
+    add_witness,
+    answer_checklist,
     expect_saved,
-    jpeg_bytes,
-    mp4_bytes,
-    pdf_bytes,
     save,
     sign_in,
+    start_dossier,
+    three_files,
+    upload,
 )
 
 pytestmark = pytest.mark.e2e
 
 TITLE = "Torture of detained lawyers in Novogorsk, 2024"
+UK = "UK Global Human Rights sanctions (GB-HR)"
 # What one journey leaves for the next (the tests run in file order).
 journey: dict = {}
 
@@ -41,30 +44,14 @@ def test_1_ngo_member_files_a_dossier(new_page, portal, shots):
     page.goto("/dossiers/")
     shots(page, "dashboard")
 
-    # Basics.
+    # Basics, then two subjects, one of them named in Cyrillic.
     page.get_by_role("link", name="Start a dossier").click()
-    page.locator("#id_title").fill(TITLE)
-    page.get_by_label("UK Global Human Rights sanctions (GB-HR)").check()
-    page.locator("#id_summary").fill(
-        "Two lawyers were held incommunicado and tortured in the Novogorsk remand centre in "
-        "March 2024 on the orders of its governor and a deputy prosecutor."
-    )
+    expect(page).to_have_url(re.compile(r"/dossiers/new/"))
     shots(page, "basics")
-    save(page)
-    journey["reference"] = re.search(r"/dossiers/([^/]+)/", page.url).group(1)
-
-    # Two subjects, one of them named in Cyrillic.
-    page.goto(_dossier_url("subjects/new/"))
-    page.locator("#id_name").fill("Viktor Andreyevich Orlov")
-    page.locator("#id_name_original").fill("Виктор Андреевич Орлов")
-    page.locator("#id_birth_date").fill("1968-03")
-    save(page)
-    expect_saved(page)
-    page.goto(_dossier_url("subjects/new/"))
-    page.locator("#id_name").fill("Дмитрий Сергеевич Лебедев")
-    page.locator("#id_birth_date").fill("1979")
-    save(page)
-    expect_saved(page)
+    journey["reference"] = reference = start_dossier(page, TITLE, UK)
+    add_subject(page, reference, "Viktor Andreyevich Orlov", original="Виктор Андреевич Орлов",
+                born="1968-03")  # fmt: skip
+    add_subject(page, reference, "Дмитрий Сергеевич Лебедев", born="1979")
     page.goto(_dossier_url("subjects/"))
     expect(page.get_by_role("heading", name="Дмитрий Сергеевич Лебедев")).to_be_visible()
     shots(page, "subjects")
@@ -74,75 +61,28 @@ def test_1_ngo_member_files_a_dossier(new_page, portal, shots):
     expect(page).to_have_url(re.compile(r"/accounts/login/|/$"))
     sign_in(page, portal, MEMBER)
     page.goto("/dossiers/")
-    page.get_by_role("link", name=journey["reference"]).click()
+    page.get_by_role("link", name=reference).click()
     expect(page.get_by_role("heading", name=TITLE)).to_be_visible()
     shots(page, "resumed")
 
-    # Two incidents, each naming who did what.
-    for number, (title, category, start) in enumerate(
-        [
-            ("Incommunicado detention of lawyer M.", "Arbitrary arrest", "2024-03-02"),
-            ("Torture of lawyer R. during interrogation", "Torture", "2024-03-09"),
-        ]
-    ):
-        page.goto(_dossier_url("incidents/new/"))
-        page.locator("#id_title").fill(title)
-        category_select = page.locator("#id_category")
-        option = category_select.locator("option", has_text=category).first
-        category_select.select_option(value=option.get_attribute("value"))
-        page.locator("#id_start_date").fill(start)
-        page.locator("#id_country").select_option("RU")
-        page.locator("#id_place").fill("Novogorsk remand centre No. 2")
-        page.locator("#id_narrative").fill(
-            "Held without access to counsel or family; beaten during night interrogations."
-        )
-        page.locator("select[name$='-subject']").first.select_option(index=1 + number)
-        page.locator("select[name$='-role']").first.select_option(index=1)
-        save(page)
-        expect_saved(page)
+    # Two incidents, each naming who did what; a witness with consent for the UK.
+    add_incident(page, reference, "Incommunicado detention of lawyer M.", "Arbitrary arrest",
+                 "2024-03-02", subject=1)  # fmt: skip
+    add_incident(page, reference, "Torture of lawyer R. during interrogation", "Torture",
+                 "2024-03-09", subject=2)  # fmt: skip
     page.goto(_dossier_url("incidents/"))
     shots(page, "incidents")
-
-    # A witness, with consent for the UK.
-    page.goto(_dossier_url("sources/new/"))
-    page.locator("#id_kind").select_option("witness")
-    page.locator("#id_identity").fill("Marina K., cellmate, born 1990")
-    page.locator("input[name$='-given']").first.check()
-    page.locator("input[name$='-given_on']").first.fill("2024-05-01")
-    page.locator("input[name$='-method']").first.fill("signed consent form")
-    save(page)
-    expect_saved(page)
+    add_witness(page, reference, "Marina K., cellmate, born 1990")
 
     # Three files in one go, with a progress bar each.
-    page.goto(_dossier_url("evidence/"))
-    page.locator("input[type=file][name=files]").first.set_input_files(
-        [
-            {"name": "medical-report.pdf", "mimeType": "application/pdf",
-             "buffer": pdf_bytes("Medical report")},
-            {"name": "injuries.jpg", "mimeType": "image/jpeg",
-             "buffer": jpeg_bytes("Photograph of injuries")},
-            {"name": "testimony.mp4", "mimeType": "video/mp4", "buffer": mp4_bytes()},
-        ]
-    )  # fmt: skip
-    page.locator("form[data-upload] button[type=submit]").first.click()
-    progress = page.locator("[data-upload-progress]").first
-    expect(progress.locator("progress")).to_have_count(3)
-    expect(progress.get_by_role("link")).to_be_visible(timeout=60_000)
+    upload(page, reference, three_files())
     shots(page, "uploads")
-    progress.get_by_role("link").click()
+    page.locator("[data-upload-progress]").get_by_role("link").click()
     for name in ("medical-report.pdf", "injuries.jpg", "testimony.mp4"):
         expect(page.get_by_role("link", name=name)).to_be_visible()
 
     # The checklist: every item answered, with the exhibits that support it.
-    page.goto(_dossier_url("checklist/"))
-    items = page.locator("main form fieldset[id^=item-]")
-    for index in range(items.count()):
-        item = items.nth(index)
-        item.locator("select[name$='-status']").select_option("met")
-        item.locator("textarea[name$='-explanation']").fill("See the medical report and testimony.")
-        boxes = item.locator("input[type=checkbox][name$='-evidence']")
-        if boxes.count():
-            boxes.first.check()
+    answer_checklist(page, reference)
     shots(page, "checklist")
     save(page)
     expect_saved(page)
@@ -156,3 +96,96 @@ def test_1_ngo_member_files_a_dossier(new_page, portal, shots):
     expect(page.get_by_text(journey["reference"]).first).to_be_visible()
     expect(page.locator("code").filter(has_text=re.compile(r"^[0-9a-f]{64}$"))).to_have_count(3)
     shots(page, "receipt")
+
+
+def _open_in_queue(page, shots=None) -> None:
+    """Find the dossier in the review queue by its reference and open it."""
+    page.goto("/admin/submissions/dossier/")
+    page.locator("#searchbar").fill(journey["reference"])
+    page.locator("#searchbar").press("Enter")
+    row = page.locator("#result_list tbody tr")
+    expect(row).to_have_count(1)
+    if shots:
+        shots(page, "queue")
+    row.get_by_role("link", name=journey["reference"]).click()
+    expect(page.locator("#rv-summary-title")).to_contain_text(journey["reference"])
+
+
+def _score(page, summary: str) -> None:
+    form = page.locator("form.rv-review-form")
+    for select in form.locator("select[name^='score-']").all():
+        select.select_option("4")
+    for note in form.locator("textarea[name^='note-']").all():
+        note.fill("Consistent medical and witness evidence.")
+    form.locator("select[name=recommendation]").select_option("approve")
+    form.locator("textarea[name=summary]").fill(summary)
+    with page.expect_navigation():
+        form.get_by_role("button", name="Submit review").click()
+    expect(page.locator("ul.messagelist .success, .messagelist .success").first).to_be_visible()
+
+
+def test_2_reviewers_score_and_the_lead_approves(new_page, portal, shots):
+    assert journey.get("reference"), "journey 1 must file the dossier first"
+    lead = new_page()
+    sign_in(lead, portal, LEAD, second_factor=True)
+    _open_in_queue(lead, shots)
+    for reviewer in (REVIEWER, REVIEWER_2):
+        choices = lead.locator("#assignments select[name=reviewer] option")
+        value = choices.filter(has_text=reviewer).first.get_attribute("value")
+        lead.locator("#assignments select[name=reviewer]").select_option(value)
+        with lead.expect_navigation():
+            lead.locator("#assignments").get_by_role("button", name="Assign").click()
+    expect(lead.locator("#assignments tbody tr")).to_have_count(2)
+
+    # The first reviewer starts the review, verifies the checklist and scores.
+    rita = new_page()
+    sign_in(rita, portal, REVIEWER, second_factor=True)
+    _open_in_queue(rita)
+    with rita.expect_navigation():
+        rita.get_by_role("button", name="Start the review").click()
+    for select in rita.locator("#checklist select[name^='status-']").all():
+        select.select_option("verified")
+    with rita.expect_navigation():
+        rita.get_by_role("button", name="Save verification").click()
+    expect(rita.locator("#checklist tr.rv-verification-verified").first).to_be_visible()
+    shots(rita, "verified")
+    _score(rita, "Credible, well documented; meets the UK standard.")
+    shots(rita, "scored")
+
+    # A second, independent reviewer.
+    rafael = new_page()
+    sign_in(rafael, portal, REVIEWER_2, second_factor=True)
+    _open_in_queue(rafael)
+    _score(rafael, "Agree: approve.")
+
+    # The lead reviewer asks the organisation a question...
+    lead.reload()
+    lead.locator("#questions textarea[name=question]").fill(
+        "Can the medical report's author be contacted by the FCDO if needed?"
+    )
+    with lead.expect_navigation():
+        lead.get_by_role("button", name="Ask the organisation").click()
+    expect(lead.locator("#questions .rv-open")).to_have_count(1)
+
+    # ... the NGO sees it on its dashboard and answers ...
+    member = new_page()
+    sign_in(member, portal, MEMBER)
+    member.goto("/dossiers/")
+    member.get_by_role("link", name="1 to answer").click()
+    member.locator("textarea[name=body]").fill("Yes, with her consent, through our office.")
+    shots(member, "question")
+    with member.expect_navigation():
+        member.get_by_role("button", name="Send answer").click()
+    expect_saved(member)
+
+    # ... and the lead reviewer approves.
+    lead.reload()
+    expect(lead.locator("#questions blockquote")).to_contain_text("with her consent")
+    lead.locator("#decision input[value=approved]").check()
+    lead.locator("#decision textarea[name=reason]").fill(
+        "Two independent reviews recommend approval; the checklist is verified."
+    )
+    with lead.expect_navigation():
+        lead.get_by_role("button", name="Record the decision").click()
+    expect(lead.locator("#decision")).to_contain_text("Approved")
+    shots(lead, "approved")
