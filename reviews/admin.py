@@ -1096,6 +1096,14 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         return TemplateResponse(request, "admin/reviews/subject_matches.html", context)
 
     def _answer_match(self, request, dossier, subject):
+        if request.POST.get("verdict") == "new":
+            return self._run(
+                request,
+                dossier,
+                "subjects",
+                lambda: services.create_person(subject, by=request.user),
+                _("A new canonical person was made from %(name)s.") % {"name": subject.name},
+            )
         kind, _sep, pk = (request.POST.get("candidate") or "").partition("-")
         score = _float(request.POST.get("score"))
         target = {}

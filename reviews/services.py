@@ -577,6 +577,22 @@ def accept_match(
 
 
 @transaction.atomic
+def create_person(subject: Subject, *, by: User) -> Person:
+    """
+    Record that `subject` matches nobody known yet: a new canonical person is made from it
+    and linked, so that it can be named in packages and screened against designations.
+    """
+    subject = _subject_for_review(subject, by)
+    if subject.kind != Subject.Kind.PERSON:
+        raise ValidationError(_("Only a natural person can become a canonical person."))
+    if getattr(subject, "person_link", None) is not None:
+        raise ValidationError(_("This subject is already linked to a person."))
+    person = _person_from(subject, by=by)
+    _link(subject, person, by=by, score=None)
+    return person
+
+
+@transaction.atomic
 def reject_match(
     subject: Subject,
     *,

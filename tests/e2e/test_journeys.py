@@ -5,6 +5,7 @@ journey files, the next reviews, packages and checks. Screenshots of the key pag
 """
 
 import re
+import zipfile
 
 import pytest
 from playwright.sync_api import expect
@@ -189,3 +190,78 @@ def test_2_reviewers_score_and_the_lead_approves(new_page, portal, shots):
         lead.get_by_role("button", name="Record the decision").click()
     expect(lead.locator("#decision")).to_contain_text("Approved")
     shots(lead, "approved")
+
+
+def test_3_lead_packages_renders_and_the_brief_verifies(new_page, portal, shots, tmp_path):
+    assert journey.get("reference"), "journeys 1 and 2 must run first"
+    lead = new_page()
+    sign_in(lead, portal, LEAD, second_factor=True)
+    _open_in_queue(lead)
+
+    # Each subject becomes a canonical person (nobody known matches them).
+    for name in ("Viktor Andreyevich Orlov", "Дмитрий Сергеевич Лебедев"):
+        subject = lead.locator("#subjects article", has_text=name)
+        subject.get_by_role("link", name="Find this person in other dossiers").click()
+        with lead.expect_navigation():
+            lead.get_by_role("button", name="Make a new canonical person").click()
+        expect(lead.locator("#subjects article", has_text=name)).to_contain_text("Canonical person")
+
+    # A package to the UK: the persons and the approved dossier.
+    lead.goto("/admin/reviews/package/add/")
+    regime = lead.locator("#id_regime")
+    regime.select_option(regime.locator("option", has_text="GB-HR").first.get_attribute("value"))
+    for name in ("Orlov", "Лебедев"):
+        lead.locator(".field-persons .select2-selection").click()
+        lead.locator(".select2-search__field").fill(name)
+        lead.locator(".select2-results__option", has_text=name).first.click()
+    option = lead.locator("#id_dossiers_from option", has_text=journey["reference"])
+    lead.locator("#id_dossiers_from").select_option(option.first.get_attribute("value"))
+    lead.locator("#id_dossiers_add").click()
+    lead.locator("#id_cover_note").fill("Request to designate two officials of remand centre 2.")
+    shots(lead, "package")
+    with lead.expect_navigation():
+        lead.locator("input[name=_continue]").click()
+    expect(lead.locator(".messagelist .success").first).to_be_visible()
+    package_url = lead.url
+
+    # Ready (an action of the list), then rendered by the worker.
+    lead.goto("/admin/reviews/package/")
+    lead.locator("#result_list tbody tr").first.locator("input.action-select").check()
+    lead.locator("select[name=action]").select_option("mark_ready")
+    with lead.expect_navigation():
+        lead.locator("button[name=index]").click()
+    expect(lead.locator(".messagelist .success").first).to_be_visible()
+    lead.goto(package_url)
+    with lead.expect_navigation():
+        lead.get_by_role("button", name="Render a new version").click()
+    pdf_link = lead.get_by_role("link", name="PDF", exact=True)
+    expect(pdf_link).to_be_visible(timeout=120_000)  # the page refreshes itself meanwhile
+    shots(lead, "rendered")
+
+    # Download the PDF and the bundle; the official's check accepts the bundle.
+    with lead.expect_download() as pdf_download:
+        pdf_link.click()
+    pdf = tmp_path / "brief.pdf"
+    pdf_download.value.save_as(pdf)
+    assert pdf.read_bytes().startswith(b"%PDF")
+    with lead.expect_download() as bundle_download:
+        lead.get_by_role("link", name="bundle", exact=True).click()
+    bundle = tmp_path / "bundle.zip"
+    bundle_download.value.save_as(bundle)
+    with zipfile.ZipFile(bundle) as archive:
+        names = archive.namelist()
+    assert "manifest.json" in names and any(n.startswith("exhibits/") for n in names)
+    verified = portal.manage("verify_brief", str(bundle))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "FAIL" not in verified.stdout
+
+    # A changed exhibit is caught.
+    tampered = tmp_path / "tampered.zip"
+    with zipfile.ZipFile(bundle) as source, zipfile.ZipFile(tampered, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.startswith("exhibits/") and item.filename.endswith(".pdf"):
+                data = data.replace(b"Medical report", b"Medical REPORT")
+            target.writestr(item, data)
+    refused = portal.manage("verify_brief", str(tampered))
+    assert refused.returncode != 0 and "FAIL" in refused.stdout
