@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from .steps import (
     LEAD,
     MEMBER,
+    OTHER_MEMBER,
     REVIEWER,
     REVIEWER_2,
     add_incident,
@@ -81,6 +82,10 @@ def test_1_ngo_member_files_a_dossier(new_page, portal, shots):
     page.locator("[data-upload-progress]").get_by_role("link").click()
     for name in ("medical-report.pdf", "injuries.jpg", "testimony.mp4"):
         expect(page.get_by_role("link", name=name)).to_be_visible()
+    journey["downloads"] = [
+        page.get_by_role("link", name=name).get_attribute("href")
+        for name in ("medical-report.pdf", "injuries.jpg", "testimony.mp4")
+    ]
 
     # The checklist: every item answered, with the exhibits that support it.
     answer_checklist(page, reference)
@@ -110,6 +115,7 @@ def _open_in_queue(page, shots=None) -> None:
         shots(page, "queue")
     row.get_by_role("link", name=journey["reference"]).click()
     expect(page.locator("#rv-summary-title")).to_contain_text(journey["reference"])
+    journey["admin_url"] = page.url.split("?")[0]
 
 
 def _score(page, summary: str) -> None:
@@ -237,6 +243,11 @@ def test_3_lead_packages_renders_and_the_brief_verifies(new_page, portal, shots,
     pdf_link = lead.get_by_role("link", name="PDF", exact=True)
     expect(pdf_link).to_be_visible(timeout=120_000)  # the page refreshes itself meanwhile
     shots(lead, "rendered")
+    journey["package_url"] = package_url
+    journey["brief_urls"] = [
+        lead.get_by_role("link", name=name, exact=True).get_attribute("href")
+        for name in ("PDF", "manifest", "bundle")
+    ]
 
     # Download the PDF and the bundle; the official's check accepts the bundle.
     with lead.expect_download() as pdf_download:
@@ -265,3 +276,39 @@ def test_3_lead_packages_renders_and_the_brief_verifies(new_page, portal, shots,
             target.writestr(item, data)
     refused = portal.manage("verify_brief", str(tampered))
     assert refused.returncode != 0 and "FAIL" in refused.stdout
+
+
+def test_4_another_organisation_reaches_none_of_it(new_page, portal, shots):
+    assert journey.get("brief_urls"), "journeys 1 to 3 must run first"
+    page = new_page()
+    sign_in(page, portal, OTHER_MEMBER)
+    page.goto("/dossiers/")
+    expect(page.get_by_text(journey["reference"])).to_have_count(0)
+    expect(page.get_by_text(TITLE)).to_have_count(0)
+    shots(page, "own-dashboard")
+
+    steps = ["", "basics/", "subjects/", "incidents/", "evidence/", "sources/", "checklist/",
+             "receipt/", "receipt.pdf"]  # fmt: skip
+    for url in [_dossier_url(step) for step in steps] + journey["downloads"]:
+        response = page.goto(url)
+        assert response.status == 404, f"{url}: {response.status}"
+        assert TITLE not in page.content()
+    shots(page, "not-found")
+
+    # The review site: not for NGO members at all (sent to its sign-in page, nothing shown).
+    for url in [journey["admin_url"], journey["package_url"], *journey["brief_urls"]]:
+        response = page.goto(url)
+        assert "/admin/login/" in page.url, url
+        assert TITLE not in page.content() and journey["reference"] not in page.content()
+    shots(page, "review-site-refused")
+
+    # A valid form of one's own, posted to someone else's dossier, changes nothing either.
+    page.goto("/dossiers/new/")
+    token = page.locator("input[name=csrfmiddlewaretoken]").first.get_attribute("value")
+    for step in ("withdraw/", "submit/", "subjects/new/"):
+        response = page.request.post(
+            _dossier_url(step),
+            form={"csrfmiddlewaretoken": token, "reason": "x", "name": "x", "kind": "person"},
+            headers={"Referer": f"{portal.url}/dossiers/new/"},
+        )
+        assert response.status == 404, f"{step}: {response.status}"
