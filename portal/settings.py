@@ -203,7 +203,7 @@ USE_TZ = True
 
 # Static files are served by the portal itself (WhiteNoise): no asset from a third-party host.
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve straight from the source folders in development and tests; production serves the
 # hashed, compressed copies that `collectstatic` writes to STATIC_ROOT.
@@ -212,8 +212,13 @@ WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=DEBUG)
 # Files: a private local folder (no public URL at all) unless an S3-compatible bucket is set.
 # Downloads always go through a view that checks access.
 if bucket := env.str("AWS_STORAGE_BUCKET_NAME", default=""):
+    # Objects are read as streams and written in 5 MiB parts from memory (portal/storage.py):
+    # nothing goes through the local disk, so web and workers need no shared folder.
+    # Server-side encryption: "AES256" (the store's keys) by default, "aws:kms", or "" for a
+    # store that encrypts its disks itself and refuses the header.
+    encryption = env.str("AWS_S3_SERVER_SIDE_ENCRYPTION", default="AES256")
     default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "portal.storage.ObjectStorage",
         "OPTIONS": {
             "bucket_name": bucket,
             "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
@@ -221,11 +226,15 @@ if bucket := env.str("AWS_STORAGE_BUCKET_NAME", default=""):
             "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
             "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
             "location": env.str("AWS_LOCATION", default=""),
+            # "path" for stores without a DNS name per bucket (MinIO, SeaweedFS); empty: auto.
+            "addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="") or None,
+            "signature_version": "s3v4",
             "default_acl": None,  # the bucket's own policy: keep it private
             "file_overwrite": False,
             "querystring_auth": True,  # signed URLs only ...
-            "querystring_expire": 300,  # ... valid for five minutes
-            "object_parameters": {"ServerSideEncryption": "AES256"},
+            # ... valid for five minutes by default
+            "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=300),
+            "object_parameters": {"ServerSideEncryption": encryption} if encryption else {},
         },
     }
 else:
@@ -265,6 +274,8 @@ EMAIL_HOST_USER = EMAIL_CONFIG.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = EMAIL_CONFIG.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = EMAIL_CONFIG.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = EMAIL_CONFIG.get("EMAIL_USE_SSL", False)
+if "EMAIL_FILE_PATH" in EMAIL_CONFIG:  # filemail:///path: one file per message (tests, demos)
+    EMAIL_FILE_PATH = EMAIL_CONFIG["EMAIL_FILE_PATH"]
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -408,14 +419,51 @@ LOGGING = {
 
 # --- REST API (api/, issue #12) ---------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Tokens only: no session cookie, hence no CSRF surface (docs/api.md).
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.authentication.TokenScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.authentication.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    "DEFAULT_METADATA_CLASS": None,  # OPTIONS describes nothing: the schema does
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# Requests per token (DRF rate syntax); counted in Redis when REDIS_URL is set.
+API_TOKEN_RATE = env.str("API_TOKEN_RATE", default="600/minute")
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
+# Resumable uploads in progress: a private folder of the data directory, kept for a day.
+API_UPLOAD_DIR = str(DATA_DIR / "api-uploads")
+API_UPLOAD_EXPIRES = env.int("API_UPLOAD_EXPIRES_SECONDS", default=60 * 60 * 24)
+CELERY_BEAT_SCHEDULE["purge-expired-api-uploads"] = {
+    "task": "api.tasks.purge_expired_uploads",
+    "schedule": 60 * 60,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Evidence portal API",
     "VERSION": "1.0.0",
+    "DESCRIPTION": (
+        "File dossiers from your own systems, under the same rules as the portal's pages. "
+        "Authenticate with `Authorization: Bearer <token>` (create tokens at /api/tokens/). "
+        "Errors are RFC 9457 problem details."
+    ),
     "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.docs.add_problem_responses",
+    ],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "DossierStatusEnum": "submissions.models.Dossier.Status",
+        "AnswerStatusEnum": "submissions.models.ChecklistAnswer.Status",
+        "RegimeStatusEnum": "submissions.models.Regime.Status",
+        "CountryEnum": "django_countries.countries",
+    },
     # Interactive docs from the portal's own static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -114,8 +114,8 @@ def _wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 6
 class Portal:
     """The portal under test: its address, its environment and its people."""
 
-    def __init__(self, url: str, env: dict, world: dict, logs: Path):
-        self.url, self.env, self.world, self.logs = url, env, world, logs
+    def __init__(self, url: str, env: dict, world: dict, logs: Path, mail: Path):
+        self.url, self.env, self.world, self.logs, self.mail = url, env, world, logs, mail
         self.password = world["password"]
         self._last_step: dict[str, int] = {}
 
@@ -128,6 +128,13 @@ class Portal:
             text=True,
             timeout=300,
         )
+
+    def mails_to(self, address: str) -> list[str]:
+        """The messages sent to `address` so far (the portal writes each to a file)."""
+        if not self.mail.exists():
+            return []
+        texts = [path.read_text() for path in sorted(self.mail.iterdir())]
+        return [text for text in texts if f"To: {address}" in text]
 
     def totp(self, email: str) -> str:
         """A fresh code from the user's authenticator (a code is accepted once only)."""
@@ -155,17 +162,20 @@ def portal(tmp_path_factory):
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "WHITENOISE_USE_FINDERS": "true",
-        "DJANGO_STATICFILES_STORAGE": "django.contrib.staticfiles.storage.StaticFilesStorage",
+        # Static files as in production: collected, hashed and compressed (gzip, brotli).
+        "WHITENOISE_USE_FINDERS": "false",
+        "DJANGO_STATICFILES_STORAGE": "whitenoise.storage.CompressedManifestStaticFilesStorage",
+        "DJANGO_STATIC_ROOT": str(tmp / "static"),
         "CELERY_TASK_ALWAYS_EAGER": "false",
-        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "EMAIL_URL": f"filemail:///{tmp / 'mail'}",  # an absolute path: four slashes
         "PYTHONUNBUFFERED": "1",
     }
-    migrate = subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", "migrate", "--no-input"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert migrate.returncode == 0, migrate.stderr
+    for command in (["migrate", "--no-input"], ["collectstatic", "--no-input", "-v0"]):
+        done = subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
     seeded = subprocess.run(  # noqa: S603
         [sys.executable, "manage.py", "shell", "-c",
          "from tests.e2e.world import build; build()"],
@@ -193,7 +203,7 @@ def portal(tmp_path_factory):
         processes.append(worker)
         try:
             _wait_for(f"http://127.0.0.1:{port}/healthz", web, web_log)
-            yield Portal(f"http://127.0.0.1:{port}", env, world, logs)
+            yield Portal(f"http://127.0.0.1:{port}", env, world, logs, tmp / "mail")
         finally:
             for process in processes:
                 process.terminate()
