@@ -145,8 +145,16 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
     inlines = [BriefVersionInline]
     actions = ["mark_ready", "render_new_version", "export_csv"]
     change_form_template = "admin/reviews/package/change_form.html"
-    readonly_fields = ["reference", "status", "response", "response_on", "designated_on"]
+    readonly_fields = ["reference", "status", "response", "response_on", "designated_on",
+                       "designation_outcomes"]  # fmt: skip
     show_full_result_count = False
+
+    @admin.display(description=_("designated since delivery"))
+    def designation_outcomes(self, package):
+        """Listings of the package's persons found by designations imports (one-click record)."""
+        from designations.admin import package_outcomes_html
+
+        return package_outcomes_html(package)
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []

@@ -76,9 +76,10 @@ def check_contents(regime: Regime, persons: list[Person], dossiers: list[Dossier
 
 def _brief_language(code: str) -> str:
     if code not in dict(settings.LANGUAGES):
-        raise ValidationError(_("Briefs can be written in: %(languages)s.") % {
-            "languages": ", ".join(dict(settings.LANGUAGES))
-        })
+        raise ValidationError(
+            _("Briefs can be written in: %(languages)s.")
+            % {"languages": ", ".join(dict(settings.LANGUAGES))}
+        )
     return code
 
 

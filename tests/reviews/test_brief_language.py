@@ -14,9 +14,7 @@ def _japanese(text: str) -> str:
         return translation.gettext(text)
 
 
-def test_a_japanese_brief_is_written_in_japanese(
-    package, lena, django_capture_on_commit_callbacks
-):
+def test_a_japanese_brief_is_written_in_japanese(package, lena, django_capture_on_commit_callbacks):
     Package.objects.filter(pk=package.pk).update(status="draft")  # the fixture marked it ready
     packages.update_package(
         package,
