@@ -2,6 +2,7 @@ import hashlib
 from datetime import timedelta
 from functools import cached_property
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -39,6 +40,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     email = models.EmailField(_("email address"), unique=True)
     full_name = models.CharField(_("full name"), max_length=200, blank=True)
+    # Chosen with the language switcher; the emails the portal sends this person use it.
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, blank=True, default=""
+    )
     is_staff = models.BooleanField(
         _("staff status"),
         default=False,

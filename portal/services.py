@@ -328,3 +328,32 @@ def remove_member(membership: Membership, *, by: User) -> None:
         },
     )
     membership.delete()
+
+
+@transaction.atomic
+def set_listed_publicly(organisation: Organisation, *, listed: bool, by: User) -> Organisation:
+    """Let an organisation admin choose whether its name may appear on the transparency page."""
+    _require_admin(organisation, by)
+    organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    if organisation.listed_publicly == listed:
+        return organisation
+    organisation.listed_publicly = listed
+    organisation.save(update_fields=["listed_publicly"])
+    audit.record(
+        actor=by,
+        action="organisation.listing_changed",
+        target=organisation,
+        data={"listed_publicly": listed},
+    )
+    if not listed:
+        from transparency import tasks as transparency_tasks
+
+        # Take the name off the public page now, not at the next daily snapshot.
+        transparency_tasks.compute_snapshot.delay_on_commit()
+    return organisation
+
+
+def remember_language(user: User, language: str) -> None:
+    """Keep the language a signed-in person chose: the portal's emails to them use it."""
+    if language in dict(settings.LANGUAGES) and user.is_authenticated:
+        User.objects.filter(pk=user.pk).exclude(language=language).update(language=language)

@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
-from django.views.i18n import set_language
 from django.utils.translation import gettext_lazy as _
 
 from . import views
@@ -39,7 +38,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     # The language switcher: public, as people choose a language before they sign in.
-    path("language/", login_not_required(set_language), name="set_language"),
+    path("language/", views.set_language, name="set_language"),
     path("accounts/", include(public_auth)),
     path(
         "accounts/password/",

@@ -5,20 +5,21 @@ import segno
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views import i18n
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 
 from . import health, services, twofactor
-from .forms import InviteForm, NewAccountForm, TokenForm
+from .forms import InviteForm, ListingForm, NewAccountForm, TokenForm
 from .models import Invitation, Membership, Organisation, User
 
 
@@ -168,6 +169,26 @@ def organisation_invitation_revoke(request: HttpRequest, slug: str, pk: int) -> 
     return redirect("organisation")
 
 
+@require_POST
+def organisation_listing(request: HttpRequest, slug: str) -> HttpResponse:
+    """The organisation admin's choice to be named on the public transparency page."""
+    organisation = _organisation_for(request.user, slug)
+    form = ListingForm(request.POST)
+    form.is_valid()  # a boolean: an unticked or missing box is a valid "no"
+    listed = form.cleaned_data.get("listed_publicly", False)
+    try:
+        services.set_listed_publicly(organisation, listed=listed, by=request.user)
+    except PermissionDenied:
+        messages.error(request, _("Only an organisation admin can change this."))
+    else:
+        if listed:
+            message = _("%(organisation)s may now be named on the transparency page.")
+        else:
+            message = _("%(organisation)s will not be named on the transparency page.")
+        messages.success(request, message % {"organisation": organisation.name})
+    return redirect("organisation")
+
+
 @login_not_required
 @never_cache
 @sensitive_post_parameters("password", "password_again")
@@ -297,3 +318,12 @@ def recovery_codes_reset(request: HttpRequest) -> HttpResponse:
         return redirect("two_factor_setup")
     codes = twofactor.reset_recovery_codes(request.user)
     return render(request, "portal/recovery_codes.html", {"codes": codes})
+
+
+@login_not_required
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The language switcher: Django's, plus the choice kept on the account for emails."""
+    response = i18n.set_language(request)
+    services.remember_language(request.user, request.POST.get("language", ""))
+    return response

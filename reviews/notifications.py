@@ -1,16 +1,18 @@
 """
 The emails of the review workflow. Called from tasks (after commit), never inside a transaction.
 
+Each person gets their email in the language they chose in the portal (User.language).
 Emails name the dossier by its reference and say what happened; what the NGO filed stays in
 the portal. The one exception is a decision's reason, which is written for the organisation.
 """
 
+from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from portal.models import LEAD_REVIEWERS_GROUP, User
@@ -22,91 +24,123 @@ from .models import Assignment
 REMIND_EVERY = timedelta(hours=20)
 
 
-def _send(subject: str, body: str, recipients) -> int:
-    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients]
+def _send(compose, recipients) -> int:
+    """
+    Send one message to each recipient, in the language they chose in the portal.
+
+    `compose()` returns (subject, body) and is called once per language, with that language
+    active; `recipients` are (email, language) pairs.
+    """
+    by_language: dict[str, list[str]] = defaultdict(list)
+    for email, language in recipients:
+        by_language[language or settings.LANGUAGE_CODE].append(email)
+    messages = []
+    for language, emails in sorted(by_language.items()):
+        with translation.override(language):
+            subject, body = compose()
+        messages += [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in emails]
     return send_mass_mail(messages, fail_silently=False) if messages else 0
 
 
-def _organisation_emails(dossier: Dossier) -> list[str]:
-    return list(
+def _recipients(users) -> list[tuple[str, str]]:
+    return list(users.order_by("email").values_list("email", "language").distinct())
+
+
+def _organisation_members(dossier: Dossier) -> list[tuple[str, str]]:
+    return _recipients(
         User.objects.filter(is_active=True, memberships__organisation=dossier.organisation_id)
-        .order_by("email")
-        .values_list("email", flat=True)
     )
 
 
-def _lead_emails() -> list[str]:
-    leads = User.objects.filter(is_active=True).filter(
-        Q(groups__name=LEAD_REVIEWERS_GROUP) | Q(is_superuser=True)
+def _lead_reviewers() -> list[tuple[str, str]]:
+    return _recipients(
+        User.objects.filter(is_active=True).filter(
+            Q(groups__name=LEAD_REVIEWERS_GROUP) | Q(is_superuser=True)
+        )
     )
-    return list(leads.order_by("email").values_list("email", flat=True).distinct())
 
 
 def email_organisation(dossier: Dossier, event: str) -> int:
     """Tell the organisation's members about a status change or a question from reviewers."""
-    context = {"reference": dossier.reference}
-    sign_in = _("Sign in to the portal and open dossier %(reference)s to read more.") % context
-    if event == "in_review":
-        subject = _("Dossier %(reference)s is in review") % context
-        body = _("Reviewers have started to review dossier %(reference)s.") % context
-    elif event == "information_requested":
-        subject = _("Reviewers have a question about dossier %(reference)s") % context
-        body = (
-            _(
-                "Reviewers asked a question about dossier %(reference)s. The review continues "
-                "once you have answered it on the dossier's page."
-            )
-            % context
-        )
-    elif event in ("approved", "rejected"):
-        decision = getattr(dossier, "decision", None)
-        subject = (
-            _("Dossier %(reference)s was approved")
-            if event == "approved"
-            else _("Dossier %(reference)s was not approved")
-        ) % context
-        body = (
-            _("The reviewers' decision on dossier %(reference)s, with its reason:") % context
-            + "\n\n"
-            + (decision.reason if decision else "")
-        )
-    else:
+    if event not in ("in_review", "information_requested", "approved", "rejected"):
         raise ValueError(f"Unknown event {event!r}")
-    return _send(subject, f"{body}\n\n{sign_in}\n", _organisation_emails(dossier))
+    context = {"reference": dossier.reference}
+    decision = getattr(dossier, "decision", None)
+
+    def compose():
+        sign_in = _("Sign in to the portal and open dossier %(reference)s to read more.") % context
+        if event == "in_review":
+            subject = _("Dossier %(reference)s is in review") % context
+            body = _("Reviewers have started to review dossier %(reference)s.") % context
+        elif event == "information_requested":
+            subject = _("Reviewers have a question about dossier %(reference)s") % context
+            body = (
+                _(
+                    "Reviewers asked a question about dossier %(reference)s. The review "
+                    "continues once you have answered it on the dossier's page."
+                )
+                % context
+            )
+        else:
+            subject = (
+                _("Dossier %(reference)s was approved")
+                if event == "approved"
+                else _("Dossier %(reference)s was not approved")
+            ) % context
+            body = (
+                _("The reviewers' decision on dossier %(reference)s, with its reason:") % context
+                + "\n\n"
+                + (decision.reason if decision else "")
+            )
+        return subject, f"{body}\n\n{sign_in}\n"
+
+    return _send(compose, _organisation_members(dossier))
 
 
 def email_assigned_reviewer(assignment: Assignment) -> int:
     """Tell a reviewer that a dossier was assigned to them, and by when it is due."""
-    context = {
-        "reference": assignment.dossier.reference,
-        "due": assignment.due_at.date().isoformat() if assignment.due_at else _("no date"),
-    }
-    subject = _("Dossier %(reference)s was assigned to you") % context
-    body = (
-        _(
-            "Dossier %(reference)s was assigned to you for review, due %(due)s.\n"
-            "Sign in to the review site to read it. If you have a conflict of interest, recuse "
-            "yourself there with a reason."
-        )
-        % context
-    )
-    if not assignment.reviewer.is_active:
+    reviewer = assignment.reviewer
+    if not reviewer.is_active:
         return 0
-    return _send(subject, body + "\n", [assignment.reviewer.email])
+
+    def compose():
+        context = {
+            "reference": assignment.dossier.reference,
+            "due": assignment.due_at.date().isoformat() if assignment.due_at else _("no date"),
+        }
+        subject = _("Dossier %(reference)s was assigned to you") % context
+        body = (
+            _(
+                "Dossier %(reference)s was assigned to you for review, due %(due)s.\n"
+                "Sign in to the review site to read it. If you have a conflict of interest, "
+                "recuse yourself there with a reason."
+            )
+            % context
+        )
+        return subject, body + "\n"
+
+    return _send(compose, [(reviewer.email, reviewer.language)])
 
 
 def email_lead_reviewers(dossier: Dossier, event: str) -> int:
     """Tell the lead reviewers that a dossier has its reviews, or lost a reviewer."""
-    context = {"reference": dossier.reference}
-    if event == "reviews_complete":
-        subject = _("Dossier %(reference)s has its reviews") % context
-        body = _("Dossier %(reference)s has the reviews it needs and awaits a decision.") % context
-    elif event == "recused":
-        subject = _("A reviewer recused from dossier %(reference)s") % context
-        body = _("A reviewer recused from dossier %(reference)s: assign another.") % context
-    else:
+    if event not in ("reviews_complete", "recused"):
         raise ValueError(f"Unknown event {event!r}")
-    return _send(subject, body + "\n", _lead_emails())
+    context = {"reference": dossier.reference}
+
+    def compose():
+        if event == "reviews_complete":
+            subject = _("Dossier %(reference)s has its reviews") % context
+            body = (
+                _("Dossier %(reference)s has the reviews it needs and awaits a decision.")
+                % context
+            )
+        else:
+            subject = _("A reviewer recused from dossier %(reference)s") % context
+            body = _("A reviewer recused from dossier %(reference)s: assign another.") % context
+        return subject, body + "\n"
+
+    return _send(compose, _lead_reviewers())
 
 
 def email_reviewers_answered(dossier: Dossier) -> int:
@@ -116,17 +150,20 @@ def email_reviewers_answered(dossier: Dossier) -> int:
         Q(pk__in=asked) | Q(assignments__dossier=dossier, assignments__recused_at__isnull=True)
     )
     context = {"reference": dossier.reference}
-    subject = _("The organisation answered about dossier %(reference)s") % context
-    body = (
-        _(
-            "The organisation answered the reviewers' question about dossier %(reference)s; the "
-            "dossier is back in review once every question is answered. Sign in to the review "
-            "site to read the answer."
+
+    def compose():
+        subject = _("The organisation answered about dossier %(reference)s") % context
+        body = (
+            _(
+                "The organisation answered the reviewers' question about dossier %(reference)s; "
+                "the dossier is back in review once every question is answered. Sign in to the "
+                "review site to read the answer."
+            )
+            % context
         )
-        % context
-    )
-    emails = reviewers.order_by("email").values_list("email", flat=True).distinct()
-    return _send(subject, body + "\n", list(emails))
+        return subject, body + "\n"
+
+    return _send(compose, _recipients(reviewers))
 
 
 def remind_overdue(now=None) -> int:
@@ -153,16 +190,21 @@ def remind_overdue(now=None) -> int:
             "reference": assignment.dossier.reference,
             "due": assignment.due_at.date().isoformat(),
         }
-        subject = _("Reminder: your review of dossier %(reference)s is overdue") % context
-        body = (
-            _(
-                "Your review of dossier %(reference)s was due %(due)s. Sign in to the review site "
-                "to finish it, or recuse yourself there if you cannot."
+
+        def compose(context=context):
+            subject = _("Reminder: your review of dossier %(reference)s is overdue") % context
+            body = (
+                _(
+                    "Your review of dossier %(reference)s was due %(due)s. Sign in to the review "
+                    "site to finish it, or recuse yourself there if you cannot."
+                )
+                % context
             )
-            % context
-        )
+            return subject, body + "\n"
+
+        reviewer = assignment.reviewer
         try:
-            sent += _send(subject, body + "\n", [assignment.reviewer.email])
+            sent += _send(compose, [(reviewer.email, reviewer.language)])
         except OSError:
             # Give the claim back, so that the retried task sends this reminder.
             Assignment.objects.filter(pk=assignment.pk, reminded_at=now).update(
