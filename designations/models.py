@@ -36,6 +36,7 @@ class ImportRun(models.Model):
     sha256 = models.CharField(_("file SHA-256"), max_length=64, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(_("started"), default=timezone.now)
+    heartbeat_at = models.DateTimeField(_("last progress"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     bytes_total = models.BigIntegerField(null=True, blank=True)
     bytes_read = models.BigIntegerField(default=0)

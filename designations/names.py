@@ -12,6 +12,7 @@ looks up a handful of keys in an index and scores only the parties found.
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from itertools import combinations
 
 from rigour.text.phonetics import metaphone
@@ -29,14 +30,20 @@ KEY_LENGTH = 64
 
 def normalise(name: str) -> str:
     """Return `name` in Latin letters, folded so that transliterations of it coincide."""
-    text = ascii_text(name or "").lower().replace("'", "")
-    text = _NOT_LETTERS.sub(" ", text)
-    words = []
-    for word in text.split():
-        for variant, folded in FOLDS:
-            word = word.replace(variant, folded)
-        words.append(_REPEATS.sub(r"\1", word))
-    return " ".join(words)
+    return " ".join(w for w in (_word(word) for word in (name or "").split()) if w)
+
+
+@lru_cache(maxsize=100_000)
+def _word(word: str) -> str:
+    """One word, transliterated and folded: names repeat their words, so this is cached
+    (and a word in two scripts, which rigour hands to a slower path, costs only once)."""
+    text = _NOT_LETTERS.sub(" ", ascii_text(word).lower().replace("'", ""))
+    folded = []
+    for part in text.split():
+        for variant, replacement in FOLDS:
+            part = part.replace(variant, replacement)
+        folded.append(_REPEATS.sub(r"\1", part))
+    return " ".join(folded)
 
 
 def variants(names: Iterable[str]) -> list[str]:

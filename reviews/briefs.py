@@ -44,6 +44,7 @@ class PersonSection:
     sections: dict = field(default_factory=lambda: defaultdict(list))  # name -> [answers]
     links: list = field(default_factory=list)
     incidents: list = field(default_factory=list)
+    designations: list = field(default_factory=list)  # confirmed existing designations
 
     @property
     def aliases(self) -> list[str]:
@@ -133,9 +134,13 @@ def assemble(package, version: int) -> BriefContent:
     for subject in subjects:
         by_person[subject.person_link.person_id].append(subject)
 
+    from designations.gaps import designations_of
+
+    existing = designations_of(list(package.persons.values_list("pk", flat=True)))
     persons = []
     for person in package.persons.all().order_by("name"):
         section = PersonSection(person=person, subjects=by_person.get(person.pk, []))
+        section.designations = [d for d in existing.get(person.pk, []) if d.is_active]
         dossiers_of_person = {s.dossier_id for s in section.subjects}
         findings = defaultdict(list)
         for dossier_id in sorted(dossiers_of_person):

@@ -37,6 +37,8 @@ class PackageForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "language" in self.fields:  # English unless the lead chooses otherwise
+            self.fields["language"].required = False
         if "recipient" in self.fields:
             self.fields["recipient"].required = False
             self.fields["recipient"].help_text = _("Leave empty for the regime's authority.")

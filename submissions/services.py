@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from designations import tasks as designation_tasks
 from portal import audit
 from portal.models import Organisation, User
 from reviews import tasks as review_tasks
@@ -203,6 +204,8 @@ def submit_dossier(dossier: Dossier, *, by: User) -> Dossier:
         ]
     )
     review_tasks.notify_reviewers.delay_on_commit(dossier.pk)
+    # Every subject is screened against the published designations once it is submitted.
+    designation_tasks.screen_dossier.delay_on_commit(dossier.pk)
     return dossier
 
 

@@ -133,10 +133,18 @@ def dossier_list(request: HttpRequest) -> HttpResponse:
     for dossier in dossiers:
         dossier.meter = rows[dossier.pk]
     can_file = Membership.objects.filter(user=request.user).exists()
+    from designations.gaps import designated_since_submission
+
+    designated_since = designated_since_submission(request.user)
     return render(
         request,
         "submissions/dossier_list.html",
-        {"dossiers": dossiers, "page": page, "can_file": can_file},
+        {
+            "dossiers": dossiers,
+            "page": page,
+            "can_file": can_file,
+            "designated_since": designated_since,
+        },
     )
 
 
