@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions, permissions, throttling
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
@@ -79,3 +80,17 @@ class TokenRateThrottle(throttling.SimpleRateThrottle):
         if request.auth is None:
             return None  # refused anyway, by authentication
         return self.cache_format % {"scope": self.scope, "ident": request.auth.prefix}
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """Describe the token in the OpenAPI schema."""
+
+    target_class = ApiTokenAuthentication
+    name = "token"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal token from /api/tokens/ (mag_…).",
+        }

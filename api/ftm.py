@@ -197,56 +197,69 @@ def _country(values: Iterable[str]) -> str:
 
 
 def _first(entity, prop: str) -> str:
-    return entity.first(prop) or ""
+    return entity.first(prop, quiet=True) or ""
 
 
-def subject_rows(entities: list) -> list[tuple[dict, dict]]:
-    """Return (subject fields, {documents, positions, links}) for each subject entity."""
+def subject_rows(entities: list) -> tuple[list[tuple[dict, dict]], set[str]]:
+    """
+    Return (subject fields, {documents, positions, links}) for each subject entity, and the
+    ids of the entities that went into them.
+    """
     by_id = {entity.id: entity for entity in entities}
+    used = set()
     ties = defaultdict(lambda: {"documents": [], "positions": [], "links": []})
     ends = set()  # ids that are the far end of a tie: not subjects themselves
     for entity in entities:
         schema = entity.schema
         if schema.is_a("Identification"):
-            for holder in entity.get("holder"):
-                kind = "passport" if schema.is_a("Passport") else {
-                    v: k for k, v in DOCUMENT_TYPES.items()
-                }.get(_first(entity, "type").lower(), "other")
+            used.add(entity.id)
+            for holder in entity.get("holder", quiet=True):
+                kind = (
+                    "passport"
+                    if schema.is_a("Passport")
+                    else {v: k for k, v in DOCUMENT_TYPES.items()}.get(
+                        _first(entity, "type").lower(), "other"
+                    )
+                )
                 ties[holder]["documents"].append(
                     {
                         "kind": kind,
                         "number": _first(entity, "number")[:100],
-                        "country": _country(entity.get("country")),
-                        "issued_on": _date(entity.get("startDate")),
-                        "expires_on": _date(entity.get("endDate")),
+                        "country": _country(entity.get("country", quiet=True)),
+                        "issued_on": _date(entity.get("startDate", quiet=True)),
+                        "expires_on": _date(entity.get("endDate", quiet=True)),
                     }
                 )
         elif schema.is_a("Occupancy"):
-            for post_id in entity.get("post"):
+            for post_id in entity.get("post", quiet=True):
                 post = by_id.get(post_id)
                 if post is None:
                     continue
+                used.update((entity.id, post.id))
                 body = by_id.get(_first(post, "organization"))
                 if body is not None:
                     ends.add(body.id)
-                for holder in entity.get("holder"):
+                for holder in entity.get("holder", quiet=True):
                     ties[holder]["positions"].append(
                         {
                             "title": _first(post, "name")[:200],
                             "organisation": _first(body, "name")[:200] if body else "",
-                            "country": _country(post.get("country")),
-                            "start": _date(entity.get("startDate")),
-                            "end": _date(entity.get("endDate")),
+                            "country": _country(post.get("country", quiet=True)),
+                            "start": _date(entity.get("startDate", quiet=True)),
+                            "end": _date(entity.get("endDate", quiet=True)),
                         }
                     )
         elif schema.is_a("Family") or schema.is_a("Ownership"):
             family = schema.is_a("Family")
             far = by_id.get(_first(entity, "relative" if family else "asset"))
-            near = entity.get("person" if family else "owner")
+            near = entity.get("person" if family else "owner", quiet=True)
             if far is None:
                 continue
             ends.add(far.id)
-            country = _country([*far.get("country"), *far.get("jurisdiction")])
+            used.update((entity.id, far.id))
+            country = _country(
+                [*far.get("country", quiet=True), *far.get("jurisdiction", quiet=True)]
+            )
             if not country:
                 continue  # a tie to a jurisdiction needs the jurisdiction
             if family:
@@ -266,11 +279,15 @@ def subject_rows(entities: list) -> list[tuple[dict, dict]]:
         if entity.id in ends or not any(entity.schema.is_a(s) for s in SUBJECT_SCHEMATA):
             continue
         person = entity.schema.is_a("Person")
-        names = entity.get("name")
+        names = entity.get("name", quiet=True)
         latin = [n for n in names if _latin(n)]
         name = (latin or names)[0]
         original = next((n for n in names if n != name and not _latin(n)), "")
-        aliases = [a for a in entity.get("alias") + entity.get("weakAlias") if a not in names]
+        aliases = [
+            a
+            for a in entity.get("alias", quiet=True) + entity.get("weakAlias", quiet=True)
+            if a not in names
+        ]
         gender = _first(entity, "gender").lower()
         fields = {
             "kind": Subject.Kind.PERSON if person else Subject.Kind.ENTITY,
@@ -278,21 +295,26 @@ def subject_rows(entities: list) -> list[tuple[dict, dict]]:
             "name_original": original[:300],
             "aliases": [a[:300] for a in aliases[:100]],
             "gender": gender if gender in Subject.Gender.values else "",
-            "birth_date": _date(entity.get("birthDate")) if person else "",
+            "birth_date": _date(entity.get("birthDate", quiet=True)) if person else "",
             "birth_place": _first(entity, "birthPlace")[:200] if person else "",
             "nationalities": sorted(
-                {c.upper() for c in entity.get("nationality") + entity.get("citizenship")}
+                {
+                    c.upper()
+                    for c in entity.get("nationality", quiet=True)
+                    + entity.get("citizenship", quiet=True)
+                }
                 & {code for code, _name in countries}
             )
             if person
             else [],
             "registration_number": _first(entity, "registrationNumber")[:100],
-            "jurisdiction": _country(entity.get("jurisdiction")),
+            "jurisdiction": _country(entity.get("jurisdiction", quiet=True)),
             "legal_form": _first(entity, "legalForm")[:100],
-            "notes": "\n".join(entity.get("notes")),
+            "notes": "\n".join(entity.get("notes", quiet=True)),
         }
         rows.append((fields, ties[entity.id]))
-    return rows
+        used.add(entity.id)
+    return rows, used | ends
 
 
 @transaction.atomic
@@ -301,7 +323,7 @@ def import_subjects(dossier: Dossier, *, by, entities: list) -> tuple[list[Subje
     Add the subject entities to a draft dossier through the subject service; all or nothing.
     Return the new subjects and how many entities were neither subjects nor their ties.
     """
-    rows = subject_rows(entities)
+    rows, used = subject_rows(entities)
     created = []
     for fields, ties in rows:
         created.append(
@@ -314,10 +336,4 @@ def import_subjects(dossier: Dossier, *, by, entities: list) -> tuple[list[Subje
                 links=ReplaceRows(JurisdictionLink, ties["links"]),
             )
         )
-    used = {"Identification", "Occupancy", "Position", "Family", "Ownership", "Asset"}
-    skipped = sum(
-        1
-        for e in entities
-        if not any(e.schema.is_a(s) for s in (*SUBJECT_SCHEMATA, *used))
-    )
-    return created, skipped
+    return created, sum(1 for entity in entities if entity.id not in used)

@@ -71,9 +71,7 @@ class ResumableUpload(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    dossier = models.ForeignKey(
-        "submissions.Dossier", on_delete=models.CASCADE, related_name="+"
-    )
+    dossier = models.ForeignKey("submissions.Dossier", on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     token = models.ForeignKey(ApiToken, on_delete=models.SET_NULL, null=True, related_name="+")
     file_name = models.CharField(max_length=255)

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -76,9 +77,7 @@ def translate(exc: Exception) -> tuple[int, dict, dict] | None:
         detail = _("You may not do this.")
         return 403, problem(403, "forbidden", _("Forbidden."), detail), {}
     if isinstance(exc, exceptions.ValidationError):
-        body = problem(
-            400, "invalid", _("The request cannot be accepted."), _flatten(exc.detail)
-        )
+        body = problem(400, "invalid", _("The request cannot be accepted."), _flatten(exc.detail))
         body["errors"] = exc.detail if isinstance(exc.detail, dict) else {"": exc.detail}
         return 400, body, {}
     if isinstance(exc, exceptions.APIException):
@@ -114,6 +113,7 @@ def exception_handler(exc, context):
     return Response(body, status=code, headers=headers, content_type=MEDIA_TYPE)
 
 
+@csrf_exempt  # a refusal for any method, with no session involved
 def not_found(request, *args, **kwargs):
     """Any /api/ address that names nothing."""
     body = problem(404, "not-found", _("Not found."), _("There is nothing here."))

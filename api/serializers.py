@@ -22,6 +22,36 @@ from submissions.models import (
     ViolationCategory,
 )
 
+
+class OfDossier(serializers.PrimaryKeyRelatedField):
+    """A row of the dossier in the serializer's context (found lazily: nested serializers get
+    their context only when bound)."""
+
+    def __init__(self, related: str, model, **kwargs):
+        self.related = related
+        super().__init__(queryset=model.objects.none(), **kwargs)  # the type, for the schema
+
+    def get_queryset(self):
+        dossier = self.context.get("dossier")
+        if dossier is None:
+            return Dossier.objects.none()
+        return getattr(dossier, self.related).all()
+
+
+class CriterionOfDossier(serializers.SlugRelatedField):
+    """A criterion of the dossier's target regimes (or of the regime in the context)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="code", queryset=Criterion.objects.none(), **kwargs)
+
+    def get_queryset(self):
+        if (regime := self.context.get("regime")) is not None:
+            return Criterion.objects.filter(pk__in=regime.checklist.values("criterion_id"))
+        if (dossier := self.context.get("dossier")) is not None:
+            return Criterion.objects.filter(regimes__in=dossier.target_regimes.all()).distinct()
+        return Criterion.objects.none()
+
+
 # Reference data
 
 
@@ -78,6 +108,15 @@ class CompletenessSerializer(serializers.Serializer):
     advisory_total = serializers.IntegerField()
     advisory_answered = serializers.IntegerField()
     open_items = OpenItemSerializer(many=True)
+
+
+class DossierCompletenessSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    regimes = CompletenessSerializer(many=True)
+    ready = serializers.SerializerMethodField()
+
+    def get_ready(self, data) -> bool:
+        return all(row.ready for row in data["regimes"])
 
 
 class DossierSerializer(serializers.ModelSerializer):
@@ -184,15 +223,9 @@ class SubjectSerializer(CountryFieldMixin, serializers.ModelSerializer):
 
 
 class InvolvementSerializer(serializers.Serializer):
-    subject = serializers.PrimaryKeyRelatedField(queryset=Subject.objects.none())
+    subject = OfDossier("subjects", Subject)
     role = serializers.SlugRelatedField(slug_field="code", queryset=InvolvementRole.objects.all())
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        dossier = self.context.get("dossier")
-        if dossier is not None:
-            self.fields["subject"].queryset = dossier.subjects.all()
 
 
 class IncidentSerializer(CountryFieldMixin, serializers.ModelSerializer):
@@ -285,8 +318,13 @@ class EvidenceSerializer(serializers.ModelSerializer):
 
     incidents = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     criteria = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    source = serializers.PrimaryKeyRelatedField(read_only=True)
+    source = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     scanned = serializers.SerializerMethodField()
+    # Empty when not given: plain strings (an empty string is neither a URI nor a grade).
+    url = serializers.CharField(read_only=True)
+    archive_url = serializers.CharField(read_only=True)
+    reliability = serializers.CharField(read_only=True, help_text="A-F, or empty")
+    credibility = serializers.CharField(read_only=True, help_text="1-6, or empty")
 
     class Meta:
         model = Evidence
@@ -320,34 +358,21 @@ class EvidenceSerializer(serializers.ModelSerializer):
         return evidence.scanned_at is not None
 
 
-class DossierChildMixin:
-    """Limit choices of related rows to the dossier in the serializer's context."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        dossier = self.context.get("dossier")
-        if dossier is None:
-            return
-        if "source" in self.fields:
-            self.fields["source"].queryset = dossier.sources.all()
-        if "incidents" in self.fields:
-            self.fields["incidents"].child_relation.queryset = dossier.incidents.all()
-        if "criteria" in self.fields:
-            self.fields["criteria"].child_relation.queryset = Criterion.objects.filter(
-                regimes__in=dossier.target_regimes.all()
-            ).distinct()
-
-
-class EvidenceDetailsSerializer(DossierChildMixin, serializers.ModelSerializer):
+class EvidenceDetailsSerializer(serializers.ModelSerializer):
     """The details sent with an uploaded file (the same for the simple and resumable upload)."""
 
-    source = serializers.PrimaryKeyRelatedField(
-        queryset=Source.objects.none(), required=False, allow_null=True
-    )
+    source = OfDossier("sources", Source, required=False, allow_null=True)
 
     class Meta:
         model = Evidence
-        fields = ["description", "obtained_on", "source", "reliability", "credibility", "provenance"]
+        fields = [
+            "description",
+            "obtained_on",
+            "source",
+            "reliability",
+            "credibility",
+            "provenance",
+        ]
 
 
 class EvidenceUploadSerializer(EvidenceDetailsSerializer):
@@ -362,10 +387,8 @@ class EvidenceUploadSerializer(EvidenceDetailsSerializer):
         fields = [*EvidenceDetailsSerializer.Meta.fields, "file", "sha256"]
 
 
-class EvidenceLinkSerializer(DossierChildMixin, serializers.ModelSerializer):
-    source = serializers.PrimaryKeyRelatedField(
-        queryset=Source.objects.none(), required=False, allow_null=True
-    )
+class EvidenceLinkSerializer(serializers.ModelSerializer):
+    source = OfDossier("sources", Source, required=False, allow_null=True)
 
     class Meta:
         model = Evidence
@@ -389,16 +412,10 @@ class EvidenceLinkSerializer(DossierChildMixin, serializers.ModelSerializer):
         return data
 
 
-class EvidenceUpdateSerializer(DossierChildMixin, serializers.ModelSerializer):
-    source = serializers.PrimaryKeyRelatedField(
-        queryset=Source.objects.none(), required=False, allow_null=True
-    )
-    incidents = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=Incident.objects.none(), required=False
-    )
-    criteria = serializers.SlugRelatedField(
-        slug_field="code", many=True, queryset=Criterion.objects.none(), required=False
-    )
+class EvidenceUpdateSerializer(serializers.ModelSerializer):
+    source = OfDossier("sources", Source, required=False, allow_null=True)
+    incidents = OfDossier("incidents", Incident, many=True, required=False)
+    criteria = CriterionOfDossier(many=True, required=False)
 
     class Meta:
         model = Evidence
@@ -430,28 +447,18 @@ class AnswerSerializer(serializers.ModelSerializer):
 
 
 class AnswerInputSerializer(serializers.Serializer):
-    criterion = serializers.SlugRelatedField(slug_field="code", queryset=Criterion.objects.none())
+    criterion = CriterionOfDossier()
     status = serializers.ChoiceField(
         choices=[("", "Not answered (clears the answer)"), *ChecklistAnswer.Status.choices]
     )
     explanation = serializers.CharField(required=False, allow_blank=True, default="")
-    evidence = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=Evidence.objects.none(), required=False, default=list
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        dossier, regime = self.context.get("dossier"), self.context.get("regime")
-        if dossier is not None and regime is not None:
-            self.fields["criterion"].queryset = Criterion.objects.filter(
-                pk__in=regime.checklist.values("criterion_id")
-            )
-            self.fields["evidence"].child_relation.queryset = dossier.evidence.all()
+    evidence = OfDossier("evidence", Evidence, many=True, required=False, default=list)
 
     def validate(self, data):
-        if data["status"] == ChecklistAnswer.Status.NOT_APPLICABLE and not (
-            data.get("explanation") or ""
-        ).strip():
+        if (
+            data["status"] == ChecklistAnswer.Status.NOT_APPLICABLE
+            and not (data.get("explanation") or "").strip()
+        ):
             raise serializers.ValidationError({"explanation": "Say why this item does not apply."})
         return data
 
@@ -486,14 +493,7 @@ class InformationRequestSerializer(serializers.ModelSerializer):
 
 class ReplySerializer(serializers.Serializer):
     body = serializers.CharField()
-    evidence = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=Evidence.objects.none(), required=False, default=list
-    )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if (dossier := self.context.get("dossier")) is not None:
-            self.fields["evidence"].child_relation.queryset = dossier.evidence.all()
+    evidence = OfDossier("evidence", Evidence, many=True, required=False, default=list)
 
 
 # Resumable uploads

@@ -61,6 +61,12 @@ RULES = {
     "organisation-invite": {**NGO_PAGE, "alice": "refused", "bob": "refused"},  # POST only
     "organisation-member-remove": {**NGO_PAGE, "alice": "refused", "bob": "refused"},
     "organisation-invitation-revoke": {**NGO_PAGE, "alice": "refused", "bob": "refused"},
+    "transparency:page": PUBLIC,
+    # Public, but a 404 until the first snapshot exists (none in this world).
+    "transparency:archive": dict.fromkeys(ROLES, "any"),
+    "transparency:download": dict.fromkeys(ROLES, "any"),
+    "transparency:impact": SIGNED_IN,
+    "transparency:organisation-listing": {**NGO_PAGE, "alice": "refused", "bob": "refused"},
     "submissions:dossier-list": SIGNED_IN,
     "submissions:dossier-create": {**NGO_PAGE, "mallory": "ok"},
     "submissions:dossier-submit": NGO_POST,
@@ -76,6 +82,13 @@ RULES = {
     "submissions:dossier-receipt-pdf": NGO_STATEFUL,
     "submissions:evidence-thumbnail": NGO_STATEFUL,
     "submissions:": NGO_PAGE,
+    # API (issue #12): tokens only, so a session gets 401 on every /api/v1/ operation
+    # (tests/api/test_access.py checks each operation with tokens).
+    "api:token-list": {**NGO_PAGE, "alice": "login", "bob": "login", "mallory": "login"},
+    "api:token-revoke": {**dict.fromkeys(ROLES, "refused"), "anonymous": "login"},  # POST only
+    "api:docs": SIGNED_IN,
+    "api:schema": {**SIGNED_IN, "anonymous": "refused"},  # a token or a signed-in session
+    "api:": dict.fromkeys(ROLES, "refused"),
     "admin:login": PUBLIC,
     "admin:logout": dict.fromkeys(ROLES, "any"),
     "admin:": ADMIN,
@@ -162,7 +175,7 @@ def outcome(response) -> str:
         if "/login/" in location or "/two-factor/" in location:
             return "login"
         return "ok"
-    if response.status_code in (403, 404, 405, 410):
+    if response.status_code in (401, 403, 404, 405, 410):
         return "refused"
     if response.status_code < 400:
         return "ok"
