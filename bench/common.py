@@ -5,6 +5,8 @@ sessions for real HTTP clients, and gunicorn as a subprocess.
 Imported after Django is set up (bench/run.py does that).
 """
 
+# ruff: noqa: S105, S603, S608 - SQL from the benchmarks' own constants; a fixed test token
+
 import contextlib
 import os
 import socket
@@ -90,10 +92,11 @@ def clone(table: str, template_id: int, count: int, overrides: dict[str, str]) -
     values = [overrides.get(name, f't."{name}"') for name in names]
     sql = (
         f"INSERT INTO {table} ({quoted(names)}) "
-        f"SELECT {', '.join(values)} FROM {table} t, generate_series(1, %s) g WHERE t.id = %s"
+        f"SELECT {', '.join(values)} FROM {table} t, generate_series(1, {int(count)}) g "
+        f"WHERE t.id = {int(template_id)}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [count, template_id])
+        cursor.execute(sql)  # no parameters: "%" in the expressions is SQL's modulo
 
 
 def clone_per(table: str, template_id: int, parents: str, overrides: dict[str, str]) -> None:
@@ -107,17 +110,18 @@ def clone_per(table: str, template_id: int, parents: str, overrides: dict[str, s
     values = [overrides.get(name, f't."{name}"') for name in names]
     sql = (
         f"INSERT INTO {table} ({quoted(names)}) "
-        f"SELECT {', '.join(values)} FROM {table} t, ({parents}) p WHERE t.id = %s"
+        f"SELECT {', '.join(values)} FROM {table} t, ({parents}) p WHERE t.id = {int(template_id)}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [template_id])
+        cursor.execute(sql)  # no parameters: "%" in the expressions is SQL's modulo
 
 
-def analyze() -> None:
+def analyze(vacuum: bool = False) -> None:
+    """Fresh planner statistics (and the visibility map, for index-only scans) after a load."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE" if vacuum else "ANALYZE")
 
 
 # People and sessions
@@ -192,9 +196,13 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 60) -> 
 
 
 @contextlib.contextmanager
-def gunicorn(workers: int = 1, threads: int = 1, log: Path | None = None):
-    """Serve the portal with gunicorn on a free loopback port; yield (port, master process)."""
+def gunicorn(workers: int = 1, threads: int = 1, log: Path | None = None, env=None):
+    """
+    Serve the portal with gunicorn on a free loopback port; yield (port, master process).
+    As in production, background tasks are queued on Redis, not run in the web process.
+    """
     port = free_port()
+    env = {"CELERY_TASK_ALWAYS_EAGER": "false", **(env or {})}
     output = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [
@@ -202,7 +210,7 @@ def gunicorn(workers: int = 1, threads: int = 1, log: Path | None = None):
             "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
             "--timeout", "600", "--graceful-timeout", "5", "--log-level", "warning",
         ],
-        cwd=ROOT, env=os.environ.copy(), stdout=output, stderr=subprocess.STDOUT,
+        cwd=ROOT, env={**os.environ, **(env or {})}, stdout=output, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
         wait_for_port(port, process)

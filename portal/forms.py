@@ -48,6 +48,20 @@ class NewAccountForm(forms.Form):
         return cleaned
 
 
+class ListingForm(forms.Form):
+    """An organisation admin's choice to be named on the public transparency page."""
+
+    listed_publicly = forms.BooleanField(
+        label=gettext_lazy("Name our organisation on the public transparency page"),
+        required=False,
+        help_text=gettext_lazy(
+            "Only the name appears, in the list of contributing organisations; nothing about "
+            "your dossiers is ever published. Leave it unticked if being named could put you "
+            "or the people you work with at risk."
+        ),
+    )
+
+
 class TokenForm(forms.Form):
     token = forms.CharField(
         label=gettext_lazy("Code"),

@@ -39,7 +39,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_countries import countries
 
-from portal.models import AuditEvent, User
+from portal.models import AuditEvent, Organisation, User
 from submissions.checklist import completeness, completeness_for
 from submissions.models import (
     ChecklistAnswer,
@@ -84,7 +84,7 @@ class CappedCountPaginator(Paginator):
     a changelist slow on PostgreSQL; past the cap, the reviewer narrows the list with filters.
     """
 
-    CAP = 10_000
+    CAP = 1_000  # 20 pages of 50; counting further costs more than it tells a reviewer
 
     @cached_property
     def count(self) -> int:
@@ -498,12 +498,18 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
             return queryset, False
         if REFERENCE_TERM.match(term):
             return queryset.filter(reference__startswith=term.upper()), False
-        subjects = Subject.objects.filter(dossier=OuterRef("pk")).filter(_subject_search(term))
+        # Each alternative is its own uncorrelated subquery, which PostgreSQL runs once (with
+        # the trigram indexes) into a hash that the walk down the queue's order probes; an OR
+        # of correlated conditions across tables would read every dossier and its subjects.
+        subjects = Subject.objects.filter(_subject_search(term)).values("dossier_id")
+        organisations = Organisation.objects.filter(name__icontains=term).values("pk")
+        titles = Dossier.objects.filter(title__icontains=term).values("pk")
+        references = Dossier.objects.filter(reference__icontains=term).values("pk")
         condition = (
-            Q(reference__icontains=term)
-            | Q(title__icontains=term)
-            | Q(organisation__name__icontains=term)
-            | Exists(subjects)
+            Q(pk__in=titles)
+            | Q(pk__in=references)
+            | Q(organisation__in=organisations)
+            | Q(pk__in=subjects)
         )
         return queryset.filter(condition), False
 

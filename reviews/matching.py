@@ -8,6 +8,11 @@ Vladimir). Word order does not matter and a missing middle name or patronymic co
 (rapidfuzz's token_sort and token_set ratios). Birth date and nationality then raise or lower
 the score: sanctions lists have no global identifiers, so names alone are never enough
 (domain.md section 7).
+
+At scale (a million persons) candidates are not read one by one: each person's and subject's
+blocking keys (normalised words and their first letters, with the year of birth) are kept in
+the database (NameKey, updated on every save; `rebuild_keys` after a bulk import), and only
+those sharing keys with the subject are scored (docs/benchmarks.md).
 """
 
 import re
@@ -167,11 +172,11 @@ def rank(subject, candidates: list[tuple[str, object]], *, limit: int = 10) -> l
     return suggestions[:limit]
 
 
-def same_birth_year_or_unknown(birth_date: str, prefix: str = "") -> Q:
+def same_birth_year_or_unknown(birth_date: str) -> Q:
     """Block candidates by birth year: the same year, or no birth date recorded."""
     if not birth_date:
         return Q()
-    return Q(**{f"{prefix}birth_date": ""}) | Q(**{f"{prefix}birth_date__startswith": birth_date[:4]})
+    return Q(birth_date="") | Q(birth_date__startswith=birth_date[:4])
 
 
 # Blocking keys: every normalised word of two letters or more, and the first PREFIX letters of
@@ -195,6 +200,10 @@ def keys_for(name: str, name_original: str = "", aliases: Iterable = ()) -> set[
     return keys
 
 
+def birth_year(birth_date: str) -> str:
+    return (birth_date or "")[:4]
+
+
 def update_keys(owner) -> None:
     """Store the blocking keys of a Person or a Subject (a subject only if it is a person)."""
     from submissions.models import Subject
@@ -205,8 +214,9 @@ def update_keys(owner) -> None:
     NameKey.objects.filter(**{field: owner}).delete()
     if isinstance(owner, Subject) and owner.kind != Subject.Kind.PERSON:
         return
+    year = birth_year(owner.birth_date)
     NameKey.objects.bulk_create(
-        NameKey(key=key, **{field: owner})
+        NameKey(key=key, birth_year=year, **{field: owner})
         for key in sorted(keys_for(owner.name, owner.name_original, owner.aliases))
     )
 
@@ -225,10 +235,11 @@ def rebuild_keys(batch: int = 2000) -> int:
     )
     for field, queryset in sources:
         rows = []
-        names = queryset.values_list("pk", "name", "name_original", "aliases")
-        for pk, name, original, aliases in names.iterator(chunk_size=batch):
+        names = queryset.values_list("pk", "name", "name_original", "aliases", "birth_date")
+        for pk, name, original, aliases, birth in names.iterator(chunk_size=batch):
             rows += [
-                NameKey(key=key, **{f"{field}_id": pk}) for key in keys_for(name, original, aliases)
+                NameKey(key=key, birth_year=birth_year(birth), **{f"{field}_id": pk})
+                for key in keys_for(name, original, aliases)
             ]
             if len(rows) >= batch:
                 written += len(NameKey.objects.bulk_create(rows))
@@ -240,20 +251,30 @@ def rebuild_keys(batch: int = 2000) -> int:
 @receiver(post_save, sender="reviews.Person")
 @receiver(post_save, sender="submissions.Subject")
 def _keep_keys(sender, instance, raw=False, update_fields=None, **kwargs):
-    names = {"name", "name_original", "aliases", "kind"}
+    names = {"name", "name_original", "aliases", "kind", "birth_date"}
     if raw or (update_fields is not None and not names & set(update_fields)):
         return
     update_keys(instance)
 
 
-def _sharing_keys(queryset, keys: set[str], field: str) -> list[int]:
-    """Ids of the CANDIDATES rows of `queryset` that share the most keys, best first."""
+def _sharing_keys(keys: set[str], year: str, field: str, *, among=None, exclude=()) -> list[int]:
+    """
+    Ids of the CANDIDATES owners (`field`: person or subject) that share the most keys with
+    `keys`, born in `year` or of unknown birth (any if `year` is ""), best first; `among`
+    narrows to a queryset. One index range scan per key: (key, birth_year, owner).
+    """
     from .models import NameKey
 
+    rows = NameKey.objects.filter(key__in=keys, **{f"{field}__isnull": False})
+    if year:
+        rows = rows.filter(birth_year__in=["", year])
+    if among is not None:
+        rows = rows.filter(**{f"{field}__in": among})
+    if exclude:
+        rows = rows.exclude(**{f"{field}__in": exclude})
     shared = (
-        NameKey.objects.filter(key__in=keys, **{f"{field}__in": queryset})
-        .values(field)
-        .annotate(shared=Count("id"))
+        rows.values(field)
+        .annotate(shared=Count("*"))
         .order_by("-shared", field)
         .values_list(field, flat=True)
     )
@@ -284,27 +305,28 @@ def suggest(subject, *, user, limit: int = 10) -> list[Suggestion]:
         for pair in decided_pairs.filter(other__isnull=False).values_list("subject_id", "other_id")
         for pk in pair
     }
-    block = same_birth_year_or_unknown(subject.birth_date)
+    year = birth_year(subject.birth_date)
     link = getattr(subject, "person_link", None)
     candidates: list[tuple[str, object]] = []
     if link is None:
-        rejected_persons = decided_pairs.filter(person__isnull=False).values("person_id")
-        persons = (
-            Person.objects.visible_to(user).filter(block).exclude(pk__in=rejected_persons)
+        rejected_persons = list(
+            decided_pairs.filter(person__isnull=False).values_list("person_id", flat=True)
         )
-        ids = _sharing_keys(persons, keys, "person")
-        found = Person.objects.filter(pk__in=ids).only(
-            "name", "name_original", "aliases", "birth_date", "nationalities"
+        # Persons are visible to every reviewer or to nobody: no join needed to choose them.
+        ids = _sharing_keys(keys, year, "person", exclude=rejected_persons)
+        found = (
+            Person.objects.visible_to(user)
+            .filter(pk__in=ids)
+            .only("name", "name_original", "aliases", "birth_date", "nationalities")
         )
         candidates += [("person", person) for person in found]
     subjects = (
         Subject.objects.filter(dossier__in=dossiers_for_review(user), kind=Subject.Kind.PERSON)
-        .filter(block)
         .exclude(dossier_id=subject.dossier_id)
         .exclude(pk__in=decided_subjects)
         .filter(person_link__isnull=True)
     )
-    ids = _sharing_keys(subjects, keys, "subject")
+    ids = _sharing_keys(keys, year, "subject", among=subjects)
     found = (
         Subject.objects.filter(pk__in=ids)
         .select_related("dossier")

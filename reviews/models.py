@@ -346,6 +346,8 @@ class NameKey(models.Model):
     """
 
     key = models.CharField(max_length=40)
+    # The owner's year of birth ("" if unknown): candidates are blocked by it as well.
+    birth_year = models.CharField(max_length=4, blank=True)
     person = models.ForeignKey(
         Person, on_delete=models.CASCADE, null=True, blank=True, related_name="name_keys"
     )
@@ -355,8 +357,8 @@ class NameKey(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["key", "person"], name="name_key_person"),
-            models.Index(fields=["key", "subject"], name="name_key_subject"),
+            models.Index(fields=["key", "birth_year", "person"], name="name_key_person"),
+            models.Index(fields=["key", "birth_year", "subject"], name="name_key_subject"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -132,8 +132,7 @@ def email_lead_reviewers(dossier: Dossier, event: str) -> int:
         if event == "reviews_complete":
             subject = _("Dossier %(reference)s has its reviews") % context
             body = (
-                _("Dossier %(reference)s has the reviews it needs and awaits a decision.")
-                % context
+                _("Dossier %(reference)s has the reviews it needs and awaits a decision.") % context
             )
         else:
             subject = _("A reviewer recused from dossier %(reference)s") % context

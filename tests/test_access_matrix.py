@@ -44,7 +44,7 @@ ADMIN = {
 RULES = {
     "home": PUBLIC,
     "healthz": PUBLIC,
-    "set_language": PUBLIC,
+    "set_language": dict.fromkeys(ROLES, "refused"),  # POST only (the switcher's form)
     "login": PUBLIC,
     "logout": {**dict.fromkeys(ROLES, "refused"), "anonymous": "any"},  # POST only
     "password_reset": PUBLIC,

@@ -4,22 +4,22 @@ Disclosure control for published counts.
 Counts are published as a set of linked tables (per regime, per category, per country, per year,
 regime by year) that share their totals. `protect()` decides which cells may be shown:
 
-- primary suppression: a count of 1 to threshold - 1 is shown as "fewer than N";
+- primary suppression: a count below the threshold, zero included, is shown as "fewer than N";
 - secondary (complementary) suppression: further cells are withheld until no suppressed cell
   can be worked out from what is shown, by anyone who knows every equation that links the
   tables (a total is the sum of its parts, in every table that breaks it down; delivered =
   designated + declined + no decision) and what the markers mean (a "fewer than N" cell holds
-  1 to N - 1; a withheld cell holds N or more, since complements are never zero).
+  0 to N - 1; a withheld cell holds N or more, since complements are never zero).
 
-`audit()` is that adversary: exact linear algebra over the suppressed cells (a cell fixed by
-the equations alone) and bound propagation (a cell fixed once the markers' ranges are used).
-Zero counts are published: "no package was delivered to X" names nobody.
+`audit()` plays that adversary, the safe way round: a hidden small count passes only when a
+second solution of everything published is exhibited that gives it another value.
+A hidden zero that can be worked out gives nothing away; a hidden count from 1 to N - 1 must
+not be. A threshold below 3 protects little ("fewer than 2" is 0 or 1).
 """
 
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from fractions import Fraction
 
 PUBLISHED = "published"
 FEWER = "fewer"  # primary: 1 <= value < threshold
@@ -50,13 +50,24 @@ class Equation:
 def protect(values: Mapping[Key, int], equations: Iterable[Equation], threshold: int) -> dict:
     """Return the status of every cell: PUBLISHED, FEWER or WITHHELD."""
     equations = [e for e in equations if all(k in values for k in e.keys)]
-    status = {k: FEWER if 0 < v < threshold else PUBLISHED for k, v in values.items()}
+    # Zero is a count below the threshold too: shown as a plain 0, it would tell that the other
+    # "fewer than" cells of its table are at least 1, and that can pin them down.
+    status = {k: FEWER if v < threshold else PUBLISHED for k, v in values.items()}
+    # A witness stays valid as more cells are hidden (it moves hidden cells only), so a count
+    # once shown to be safe need not be searched again.
+    proven: set = set()
     by_key = defaultdict(list)
     for equation in equations:
         for key in equation.keys:
             by_key[key].append(equation)
     for _round in range(MAX_ROUNDS):
-        exposed = audit(values, equations, status, threshold)
+        # Only small counts are sensitive: a hidden zero or a withheld large count that can be
+        # worked out gives away nothing the rule protects (the small ones are audited too).
+        exposed = {
+            k
+            for k in audit(values, equations, status, threshold, proven)
+            if 0 < values[k] < threshold
+        }
         if not exposed:
             return status
         touched: set = set()
@@ -109,27 +120,95 @@ def _complement(key, values, by_key, status):
     return min(candidates, key=lambda k: (values[k], repr(k)), default=None)
 
 
-def audit(values, equations, status, threshold) -> dict:
+def audit(values, equations, status, threshold, proven: set | None = None) -> dict:
     """
-    Return the suppressed cells an adversary can pin down, with the value they get.
+    Return the hidden small counts an adversary may pin down, with their value.
 
-    Uses only what is published: the shown values, the equations, and the ranges the markers
-    imply. `values` of suppressed cells are read only to report what was recovered.
+    The adversary knows the shown values, the equations and the markers' ranges. A hidden
+    count is safe when a second solution of all that is exhibited, giving it another value:
+    the true values moved along a small integer direction that keeps every equation balanced
+    and every hidden cell in its range (found by a bounded search, like an augmenting cycle
+    through the tables). A count without such a witness counts as exposed, so a search that
+    gives up can only make `protect()` hide more, never less. Counts in `proven` are
+    skipped, and the ones found safe are added to it.
     """
-    suppressed = [k for k, s in status.items() if s != PUBLISHED]
-    if not suppressed:
+    truth = {k: values[k] for k, state in status.items() if state != PUBLISHED}
+    sensitive = [k for k in truth if status[k] == FEWER and truth[k] > 0]
+    if not sensitive:
         return {}
-    systems = _linear_system(values, equations, status)
-    exposed = _solve_exactly(systems)
-    bounds = _propagate_bounds(systems, status, threshold)
-    for key, (low, high) in bounds.items():
-        if low == high and key not in exposed:
-            exposed[key] = low
+    ranges = {k: (0, threshold - 1) if status[k] == FEWER else (threshold, INF) for k in truth}
+    rows = _linear_system(values, equations, status)
+    rows_of = defaultdict(list)
+    for index, (coefficients, _constant) in enumerate(rows):
+        for key in coefficients:
+            rows_of[key].append(index)
+    exposed = {}
+    for key in sensitive:
+        if proven is not None and key in proven:
+            continue
+        if any(
+            _direction({key: step}, key, truth, ranges, rows, rows_of, [SEARCH_BUDGET])
+            for step in (-1, 1)
+            if ranges[key][0] <= truth[key] + step <= ranges[key][1]
+        ):
+            if proven is not None:
+                proven.add(key)
+        else:
+            exposed[key] = truth[key]
     return exposed
 
 
+SEARCH_BUDGET = 20000  # nodes per hidden count and direction; beyond it, hide more instead
+SEARCH_DEPTH = 30
+
+
+def _direction(moves, origin, truth, ranges, rows, rows_of, budget, depth=0) -> bool:
+    """Extend `moves` (cell -> change) until every equation balances; keep `origin`'s move."""
+    budget[0] -= 1
+    if budget[0] < 0 or depth > SEARCH_DEPTH:
+        return False
+    best = None
+    for index in sorted({i for k in moves for i in rows_of[k]}):
+        coefficients, _constant = rows[index]
+        imbalance = sum(c * moves.get(k, 0) for k, c in coefficients.items())
+        if not imbalance:
+            continue
+        options = _options(coefficients, imbalance, moves, origin, truth, ranges, rows_of)
+        if not options:
+            return False  # this equation cannot be balanced any more
+        if best is None or len(options) < len(best):
+            best = options  # the most constrained equation first
+    if best is None:
+        return True  # every equation balances: a second solution
+    for key, change in best:
+        extended = {**moves, key: change}
+        if change == 0:
+            del extended[key]
+        if _direction(extended, origin, truth, ranges, rows, rows_of, budget, depth + 1):
+            return True
+        if budget[0] < 0:
+            return False
+    return False
+
+
+def _options(coefficients, imbalance, moves, origin, truth, ranges, rows_of) -> list:
+    """The cells whose change would balance one equation, best first."""
+    found = []
+    for key, coefficient in coefficients.items():
+        if key == origin:
+            continue
+        change = moves.get(key, 0) - imbalance * coefficient  # coefficients are +1 or -1
+        low, high = ranges[key]
+        if low <= truth[key] + change <= high:
+            # Prefer cells already moving, then cells in few equations (a change to a grand
+            # total ripples through every table), then those with the most room.
+            room = min(truth[key] + change - low, high - truth[key] - change)
+            found.append((key not in moves, len(rows_of[key]), -room, repr(key), key, change))
+    return [(key, change) for *_order, key, change in sorted(found)]
+
+
 def _linear_system(values, equations, status) -> list[tuple[dict, int]]:
-    """Each equation over the suppressed cells only: ({cell: coefficient}, constant)."""
+    """Each equation over the hidden cells only: ({cell: coefficient}, constant)."""
     rows = []
     for equation in equations:
         coefficients: dict = defaultdict(int)
@@ -143,113 +222,3 @@ def _linear_system(values, equations, status) -> list[tuple[dict, int]]:
         if coefficients:
             rows.append((coefficients, constant))
     return rows
-
-
-def _solve_exactly(rows) -> dict:
-    """Gaussian elimination over the rationals: cells fixed by the equations alone."""
-    # Split into independent groups of cells (connected through equations): small matrices.
-    parent: dict = {}
-
-    def find(k):
-        while parent.setdefault(k, k) != k:
-            parent[k] = parent[parent[k]]
-            k = parent[k]
-        return k
-
-    for coefficients, _constant in rows:
-        first, *rest = coefficients
-        for other in rest:
-            parent[find(other)] = find(first)
-    groups = defaultdict(list)
-    for row in rows:
-        groups[find(next(iter(row[0])))].append(row)
-
-    found = {}
-    for group in groups.values():
-        matrix = [({k: Fraction(c) for k, c in coefficients.items()}, Fraction(constant))
-                  for coefficients, constant in group]  # fmt: skip
-        pivots = []
-        remaining = matrix
-        while remaining:
-            row, *remaining = remaining
-            coefficients, constant = row
-            if not coefficients:
-                continue
-            pivot = min(coefficients, key=repr)
-            scale = coefficients[pivot]
-            coefficients = {k: c / scale for k, c in coefficients.items()}
-            constant /= scale
-            reduced = []
-            for other, other_constant in remaining:
-                factor = other.get(pivot)
-                if factor:
-                    other = _subtract(other, coefficients, factor)
-                    other_constant -= factor * constant
-                reduced.append((other, other_constant))
-            remaining = reduced
-            pivots = [
-                (
-                    _subtract(p, coefficients, p[pivot]) if p.get(pivot) else p,
-                    c - p.get(pivot, 0) * constant,
-                )
-                for p, c in pivots
-            ]
-            pivots.append((coefficients, constant))
-        for coefficients, constant in pivots:
-            if len(coefficients) == 1:
-                (key,) = coefficients
-                found[key] = constant
-    return found
-
-
-def _subtract(row: dict, pivot_row: dict, factor) -> dict:
-    result = dict(row)
-    for key, value in pivot_row.items():
-        result[key] = result.get(key, 0) - factor * value
-        if result[key] == 0:
-            del result[key]
-    return result
-
-
-def _propagate_bounds(rows, status, threshold) -> dict:
-    """Tighten each suppressed cell's range through every equation until nothing changes."""
-    bounds = {}
-    for coefficients, _constant in rows:
-        for key in coefficients:
-            bounds[key] = (1, threshold - 1) if status[key] == FEWER else (threshold, INF)
-    changed, rounds = True, 0
-    while changed and rounds < 100:
-        changed, rounds = False, rounds + 1
-        for coefficients, constant in rows:
-            # sum(c * x) = constant  =>  c_i * x_i = constant - sum(c_j * x_j, j != i)
-            for key, coefficient in coefficients.items():
-                low_rest, high_rest = 0, 0
-                for other, c in coefficients.items():
-                    if other == key:
-                        continue
-                    low, high = bounds[other]
-                    low_rest += c * low if c > 0 else c * high
-                    high_rest += c * high if c > 0 else c * low
-                if coefficient > 0:
-                    new_low = (constant - high_rest) / coefficient
-                    new_high = (constant - low_rest) / coefficient
-                else:
-                    new_low = (constant - low_rest) / coefficient
-                    new_high = (constant - high_rest) / coefficient
-                low, high = bounds[key]
-                tightened = (
-                    max(low, _ceil(new_low)),
-                    min(high, _floor(new_high)),
-                )
-                if tightened != (low, high) and tightened[0] <= tightened[1]:
-                    bounds[key] = tightened
-                    changed = True
-    return bounds
-
-
-def _ceil(value):
-    return value if value in (INF, -INF) or value != value else -int(-value // 1)
-
-
-def _floor(value):
-    return value if value in (INF, -INF) or value != value else int(value // 1)

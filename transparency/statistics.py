@@ -111,9 +111,7 @@ def read_facts(until: date) -> Facts:
         facts.categories[pk] = (code, name, position)
     # Named only if they said so, and only if they contributed something already counted.
     facts.organisations = sorted(
-        Organisation.objects.filter(
-            listed_publicly=True, dossiers__pk__in=list(facts.dossier_year)
-        )
+        Organisation.objects.filter(listed_publicly=True, dossiers__pk__in=list(facts.dossier_year))
         .distinct()
         .values_list("name", flat=True)
     )

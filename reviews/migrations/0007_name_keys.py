@@ -5,8 +5,8 @@ from django.db import migrations, models
 
 
 def build_keys(apps, schema_editor):
-    """Blocking keys for the persons and subjects that exist already."""
-    from reviews.matching import keys_for
+    """Blocking keys for the persons and subjects that exist already (matching.update_keys)."""
+    from reviews.matching import birth_year, keys_for
 
     NameKey = apps.get_model("reviews", "NameKey")
     sources = (
@@ -15,10 +15,13 @@ def build_keys(apps, schema_editor):
     )
     for field, queryset in sources:
         rows = []
-        for pk, name, original, aliases in queryset.values_list(
-            "pk", "name", "name_original", "aliases"
+        for pk, name, original, aliases, birth in queryset.values_list(
+            "pk", "name", "name_original", "aliases", "birth_date"
         ).iterator(chunk_size=2000):
-            rows += [NameKey(key=key, **{field: pk}) for key in keys_for(name, original, aliases)]
+            rows += [
+                NameKey(key=key, birth_year=birth_year(birth), **{field: pk})
+                for key in keys_for(name, original, aliases)
+            ]
             if len(rows) >= 2000:
                 NameKey.objects.bulk_create(rows)
                 rows = []
@@ -26,24 +29,59 @@ def build_keys(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reviews', '0006_package_language'),
-        ('submissions', '0006_trigram_search_indexes'),
+        ("reviews", "0006_package_language"),
+        ("submissions", "0006_trigram_search_indexes"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='NameKey',
+            name="NameKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=40)),
-                ('person', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='name_keys', to='reviews.person')),
-                ('subject', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='submissions.subject')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=40)),
+                ("birth_year", models.CharField(blank=True, max_length=4)),
+                (
+                    "person",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="name_keys",
+                        to="reviews.person",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="submissions.subject",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['key', 'person'], name='name_key_person'), models.Index(fields=['key', 'subject'], name='name_key_subject')],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('person__isnull', True), ('subject__isnull', False)), models.Q(('person__isnull', False), ('subject__isnull', True)), _connector='OR'), name='name_key_one_owner')],
+                "indexes": [
+                    models.Index(fields=["key", "birth_year", "person"], name="name_key_person"),
+                    models.Index(fields=["key", "birth_year", "subject"], name="name_key_subject"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("person__isnull", True), ("subject__isnull", False)),
+                            models.Q(("person__isnull", False), ("subject__isnull", True)),
+                            _connector="OR",
+                        ),
+                        name="name_key_one_owner",
+                    )
+                ],
             },
         ),
         migrations.RunPython(build_keys, migrations.RunPython.noop),

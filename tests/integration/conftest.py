@@ -129,3 +129,7 @@ def celery_worker(start_worker):
     """One worker process."""
     process, _name = start_worker()
     return process
+
+
+# A real S3-compatible object store (SeaweedFS): seaweedfs, bucket, object_storage.
+from tests.integration.conftest_s3 import bucket, object_storage, seaweedfs  # noqa: E402, F401

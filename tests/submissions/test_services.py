@@ -109,7 +109,11 @@ def test_submit_moves_to_submitted_notifies_after_commit_and_locks_the_dossier(
     dossier.refresh_from_db()
     assert dossier.status == Dossier.Status.SUBMITTED and dossier.submitted_at
     assert AuditEvent.objects.filter(action="dossier.submitted", actor=alice).exists()
-    assert len(callbacks) == 1  # the reviewers' notification waits for the commit
+    # The reviewers' notification and the screening against designations wait for the commit.
+    assert [callback.func.__self__.name for callback in callbacks] == [
+        "reviews.tasks.notify_reviewers",
+        "designations.tasks.screen_dossier",
+    ]
     with pytest.raises(services.NotEditable):
         services.save_subject(dossier, by=alice, fields={"name": "Someone"})
     with pytest.raises(services.TransitionNotAllowed):

@@ -1,0 +1,130 @@
+"""Disclosure control: small counts hidden, and nothing hidden can be worked out again."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.transparency.attacker import exposed
+from transparency.disclosure import FEWER, PUBLISHED, WITHHELD, Equation, audit, protect
+
+T = 5
+
+
+def small(pinned: dict) -> dict:
+    """The pinned cells that the rule protects (a hidden zero may be worked out: it is 0)."""
+    return {k: v for k, v in pinned.items() if 0 < v < T}
+
+
+def as_pairs(equations):
+    return [(e.total, list(e.parts)) for e in equations]
+
+
+def one_way(total, cells: dict) -> tuple[dict, list]:
+    values = {"total": total, **cells}
+    return values, [Equation("total", tuple(cells))]
+
+
+def test_counts_below_the_threshold_zero_included_are_hidden_and_larger_ones_shown():
+    values, equations = one_way(16, {"a": 0, "b": 1, "c": 4, "d": 5, "e": 6})
+    status = protect(values, equations, T)
+    assert status["a"] == status["b"] == status["c"] == FEWER
+    assert status["total"] == PUBLISHED
+    assert small(exposed(as_pairs(equations), values, status, T)) == {}
+
+
+def test_hidden_zeros_keep_a_small_total_from_pinning_its_parts():
+    # Were the zero shown as 0, four parts of at least 1 adding up to fewer than 5 would each
+    # be 1; as "fewer than 5" each part may be 0.
+    values, equations = one_way(4, {"a": 1, "b": 1, "c": 1, "d": 1, "e": 0})
+    status = protect(values, equations, T)
+    assert set(status.values()) == {FEWER}
+    assert small(exposed(as_pairs(equations), values, status, T)) == {}
+
+
+def test_a_lone_small_cell_in_a_row_takes_the_next_smallest_with_it():
+    values, equations = one_way(32, {"a": 3, "b": 10, "c": 12, "d": 7})
+    status = protect(values, equations, T)
+    # Without a second hidden cell, a = 32 - 10 - 12 - 7.
+    assert status == {"total": PUBLISHED, "a": FEWER, "b": PUBLISHED, "c": PUBLISHED,
+                      "d": WITHHELD}  # fmt: skip
+    assert small(exposed(as_pairs(equations), values, status, T)) == {}
+
+
+def test_small_cells_that_fill_their_total_take_the_total_with_them():
+    # 4 + 4 = 8 with both parts "fewer than 5" leaves only 4 and 4: the total must go too.
+    values, equations = one_way(8, {"a": 4, "b": 4})
+    status = protect(values, equations, T)
+    assert status == {"total": WITHHELD, "a": FEWER, "b": FEWER}
+    assert small(exposed(as_pairs(equations), values, status, T)) == {}
+
+
+def test_differencing_two_breakdowns_of_the_same_total_reveals_nothing():
+    """
+    Per-regime and per-category breakdowns of the same 30 packages, with a regime-by-category
+    table behind them. Hidden cells protected one table at a time could be recovered by
+    subtracting across tables; protected together, none can.
+    """
+    cross = {("GB", "torture"): 3, ("GB", "killing"): 6, ("US", "torture"): 11,
+             ("US", "killing"): 10}  # fmt: skip
+    values = {("cross", k): v for k, v in cross.items()}
+    values |= {("regime", "GB"): 9, ("regime", "US"): 21}
+    values |= {("category", "torture"): 14, ("category", "killing"): 16, "total": 30}
+    equations = [
+        Equation("total", (("regime", "GB"), ("regime", "US"))),
+        Equation("total", (("category", "torture"), ("category", "killing"))),
+        *(Equation(("regime", r), (("cross", (r, "torture")), ("cross", (r, "killing"))))
+          for r in ("GB", "US")),
+        *(Equation(("category", c), (("cross", ("GB", c)), ("cross", ("US", c))))
+          for c in ("torture", "killing")),
+    ]  # fmt: skip
+
+    # The naive way: protect the cross table's rows alone. GB/torture hides with GB/killing,
+    # and the attacker subtracts across the other breakdown: torture 14 - US/torture 11 = 3.
+    naive = dict.fromkeys(values, PUBLISHED) | {
+        ("cross", ("GB", "torture")): FEWER,
+        ("cross", ("GB", "killing")): WITHHELD,
+    }
+    attack = exposed(as_pairs(equations), values, naive, T)
+    assert attack[("cross", ("GB", "torture"))] == 3
+    assert audit(values, equations, naive, T)[("cross", ("GB", "torture"))] == 3
+
+    status = protect(values, equations, T)
+    assert status[("cross", ("GB", "torture"))] == FEWER
+    assert small(exposed(as_pairs(equations), values, status, T)) == {}
+    assert small(audit(values, equations, status, T)) == {}
+    # Totals stay shown and agree across both breakdowns.
+    assert status["total"] == PUBLISHED
+
+
+@st.composite
+def tables(draw):
+    """A rows x columns table of counts, with its row, column and grand totals."""
+    rows = draw(st.integers(1, 3))
+    columns = draw(st.integers(2, 3))
+    small = st.one_of(st.integers(0, 6), st.integers(0, 30))
+    grid = {(r, c): draw(small) for r in range(rows) for c in range(columns)}
+    values = dict(grid)
+    equations = []
+    for r in range(rows):
+        values[("row", r)] = sum(grid[(r, c)] for c in range(columns))
+        equations.append(Equation(("row", r), tuple((r, c) for c in range(columns))))
+    for c in range(columns):
+        values[("col", c)] = sum(grid[(r, c)] for r in range(rows))
+        equations.append(Equation(("col", c), tuple((r, c) for r in range(rows))))
+    values["total"] = sum(grid.values())
+    equations.append(Equation("total", tuple(("row", r) for r in range(rows))))
+    equations.append(Equation("total", tuple(("col", c) for c in range(columns))))
+    return values, equations
+
+
+@settings(max_examples=150, deadline=None)
+@given(tables(), st.integers(3, 6))  # "fewer than 2" could only mean 1
+def test_no_hidden_count_can_be_recovered_from_any_table(table, threshold):
+    values, equations = table
+    status = protect(values, equations, threshold)
+    for key, value in values.items():
+        # Exactly the counts below the threshold are "fewer than"; the rest show the truth.
+        assert (status[key] == FEWER) == (value < threshold)
+        if status[key] == WITHHELD:
+            assert value >= threshold  # never a zero: the marker's range holds
+    pinned = exposed(as_pairs(equations), values, status, threshold)
+    assert {k: v for k, v in pinned.items() if 0 < v < threshold} == {}
