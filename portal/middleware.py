@@ -5,11 +5,36 @@ import time
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import patch_cache_control
 
 from . import twofactor
+
+
+class RejectNulMiddleware:
+    """
+    Refuse (400) an address or query with a NUL character before any view looks it up:
+    PostgreSQL text cannot hold one, so a lookup would fail with a server error.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            if request.path.startswith("/api/"):  # the API answers in problem details
+                from api.problems import MEDIA_TYPE, problem
+
+                body = problem(400, "parse-error", "NUL characters are not allowed in addresses.")
+                return JsonResponse(body, status=400, content_type=MEDIA_TYPE)
+            return HttpResponseBadRequest("NUL characters are not allowed in addresses.")
+        return self.get_response(request)
+
 
 # Pages an unverified user may still reach: the second-factor pages themselves, sign-out.
 TWO_FACTOR_OPEN = ("two_factor_verify", "two_factor_setup", "logout")
