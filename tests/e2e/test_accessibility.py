@@ -98,12 +98,18 @@ def ngo_pages(draft) -> list[str]:
         draft["source"],
         base + "checklist/",
         "/organisation/",
+        "/organisation/impact/",
         "/accounts/password/",
         "/accounts/two-factor/setup/",
     ]
 
 
-PUBLIC_PAGES = ["/accounts/login/", "/accounts/password-reset/", "/accounts/password-reset/sent/"]
+PUBLIC_PAGES = [
+    "/accounts/login/",
+    "/accounts/password-reset/",
+    "/accounts/password-reset/sent/",
+    "/transparency/",
+]
 
 
 def check(page, name: str) -> list[dict]:
@@ -167,7 +173,7 @@ def sign_in_as(page, portal, email: str, language: str) -> None:
 def test_the_invitation_page_passes_axe(new_page, portal, language):
     """The page a newly invited colleague lands on, from the link in the email."""
     admin = new_page()
-    sign_in(admin, portal, ORG_ADMIN)
+    sign_in(admin, portal, ORG_ADMIN, second_factor=True)
     invited = f"new-colleague-{language}@demo.example"
     admin.goto("/organisation/")
     admin.locator("form[action$='/invite/'] input[name=email]").fill(invited)
@@ -180,6 +186,32 @@ def test_the_invitation_page_passes_axe(new_page, portal, language):
     page = new_page(locale=LOCALES[language])
     assert page.goto(link).status == 200
     found = check(page, f"{language} invitation")
+    assert found == [], json.dumps(found, indent=1, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("language", LOCALES)
+def test_second_factor_and_api_token_pages_pass_axe(new_page, portal, language):
+    """An NGO admin with an authenticator: the code page, and API tokens (shown once)."""
+    page = new_page(locale=LOCALES[language])
+    page.goto("/accounts/login/")
+    page.locator("#id_username").fill(ORG_ADMIN)
+    page.locator("#id_password").fill(portal.password)
+    with page.expect_navigation():
+        page.locator("main button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/accounts/two-factor/"))
+    found = check(page, f"{language} second factor")
+    page.locator("#id_token").fill(portal.totp(ORG_ADMIN))
+    with page.expect_navigation():
+        page.locator("main button[type=submit]").click()
+
+    assert page.goto("/api/tokens/").status == 200
+    found += check(page, f"{language} API tokens")
+    page.locator("main form input[name=name]").fill("Case system sync")
+    page.locator("main form input[name=scope]").first.check()
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").first.click()
+    expect(page.locator("#new-token")).to_have_value(re.compile(r"^mag_"))
+    found += check(page, f"{language} API token created")
     assert found == [], json.dumps(found, indent=1, ensure_ascii=False)
 
 

@@ -20,6 +20,8 @@ KEYS = {
     "reviewer@demo.example": "3132333435363738393031323334353637383930",
     "reviewer2@demo.example": "4142434445464748494a4b4c4d4e4f5051525354",
     "lead@demo.example": "6162636465666768696a6b6c6d6e6f7071727374",
+    # An NGO admin who turned the second factor on (API tokens need it).
+    "orgadmin@demo.example": "7a7978777675747372717069686766656463625a",
 }
 
 
