@@ -243,6 +243,10 @@ else:
         "BACKEND": "portal.storage.PrivateFileSystemStorage",
         "OPTIONS": {"location": str(DATA_DIR / "private")},
     }
+# Downloads are streamed by the portal (a browser talks to nobody else) unless this is set, for
+# an object store served from the deployment's own host: then a URL signed for
+# AWS_QUERYSTRING_EXPIRE seconds is given instead.
+PORTAL_SIGNED_DOWNLOADS = env.bool("PORTAL_SIGNED_DOWNLOADS", default=False)
 STORAGES = {
     "default": default_storage,
     "staticfiles": {

@@ -40,6 +40,7 @@ from django.utils.translation import ngettext
 from django_countries import countries
 
 from portal.models import AuditEvent, Organisation, User
+from portal.storage import download_response
 from submissions.checklist import completeness, completeness_for
 from submissions.models import (
     ChecklistAnswer,
@@ -1055,21 +1056,15 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         return response
 
     def evidence_download_view(self, request, object_id, evidence_id):
-        """Stream an exhibit as an attachment, after writing who downloaded it to the audit log."""
+        """An exhibit as an attachment, after writing who downloaded it to the audit log."""
         dossier = self._dossier(request, object_id)
         evidence = get_object_or_404(
             Evidence.objects.files().exclude(file=""), dossier=dossier, pk=evidence_id
         )
         services.record_evidence_download(evidence, by=request.user)
-        response = FileResponse(
-            evidence.file.open("rb"),
-            as_attachment=True,
-            filename=evidence.original_name or f"exhibit-{evidence.pk}",
-            content_type="application/octet-stream",
+        return download_response(
+            evidence.file, filename=evidence.original_name or f"exhibit-{evidence.pk}"
         )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        return response
 
     def evidence_thumbnail_view(self, request, object_id, evidence_id):
         dossier = self._dossier(request, object_id)

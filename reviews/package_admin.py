@@ -8,13 +8,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from portal import audit
+from portal.storage import download_response
 
 from . import packages
 from .csv_export import to_csv
@@ -353,10 +354,8 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
             data={"version": number, "file": kind},
         )
         names = {"pdf": "brief.pdf", "manifest": "manifest.json", "bundle": "bundle.zip"}
-        return FileResponse(
-            files[kind].open("rb"),
-            as_attachment=True,
-            filename=f"{package.reference}-v{number}-{names[kind]}",
+        return download_response(
+            files[kind], filename=f"{package.reference}-v{number}-{names[kind]}"
         )
 
     def exhibits_csv_view(self, request, object_id):

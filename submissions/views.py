@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from portal.models import Membership
+from portal.storage import download_response
 from reviews.models import InformationRequest
 
 from . import receipts, services, uploads
@@ -650,7 +651,7 @@ def evidence_remove(request: HttpRequest, reference: str, pk: int) -> HttpRespon
 
 
 @never_cache
-def evidence_download(request: HttpRequest, reference: str, pk: int) -> FileResponse:
+def evidence_download(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     """Stream an exhibit to someone who may see its dossier, always as an attachment."""
     evidence = get_object_or_404(
         Evidence.objects.visible_to(request.user).files().select_related("dossier"),
@@ -664,15 +665,7 @@ def evidence_download(request: HttpRequest, reference: str, pk: int) -> FileResp
             {"evidence": evidence, "dossier": evidence.dossier},
         )
     services.record_evidence_download(evidence, by=request.user)
-    response = FileResponse(
-        evidence.file.open("rb"),
-        as_attachment=True,
-        filename=evidence.original_name,
-        content_type="application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return download_response(evidence.file, filename=evidence.original_name)
 
 
 @never_cache
