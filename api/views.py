@@ -483,6 +483,8 @@ class EvidenceViewSet(DossierChild, viewsets.ModelViewSet):
         finally:
             for received in getattr(request._request, "_files", {}).values():
                 received.close()  # deletes the temporary file
+            for stored in getattr(request._request, "_stored_uploads", []):
+                stored.discard()  # streamed into the object store but not attached
         return self._shown(evidence, status.HTTP_201_CREATED)
 
     @extend_schema(

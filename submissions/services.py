@@ -450,14 +450,22 @@ def attach_evidence_file(dossier: Dossier, *, by: User, upload, details: dict) -
     The file is copied to storage before the transaction, so that no database lock is held
     during slow I/O; if anything fails after that, the stored copy is deleted again.
     """
-    _check_draft(dossier, by=by, statuses=ATTACHABLE)  # fail early, before any copying
-    if problem := uploads.check_upload(upload):
-        raise ValidationError(problem, code="file_type")
-    existing = Evidence.objects.filter(dossier=dossier, sha256=upload.sha256).first()
-    if existing is not None:
-        raise DuplicateEvidence(existing)
     storage = Evidence._meta.get_field("file").storage
-    stored = storage.save(evidence_key(None, upload.name), upload)
+    # Already in the object store if it streamed there as it arrived (uploads.StoredUpload).
+    stored = getattr(upload, "stored_name", "")
+    try:
+        _check_draft(dossier, by=by, statuses=ATTACHABLE)  # fail early, before any copying
+        if problem := uploads.check_upload(upload):
+            raise ValidationError(problem, code="file_type")
+        existing = Evidence.objects.filter(dossier=dossier, sha256=upload.sha256).first()
+        if existing is not None:
+            raise DuplicateEvidence(existing)
+    except BaseException:
+        if stored:
+            storage.delete(stored)
+        raise
+    if not stored:
+        stored = storage.save(evidence_key(None, upload.name), upload)
     try:
         with transaction.atomic(durable=True):
             dossier = _lock_draft(dossier, by=by, statuses=ATTACHABLE)
@@ -487,6 +495,7 @@ def attach_evidence_file(dossier: Dossier, *, by: User, upload, details: dict) -
             )
             tasks.extract_evidence_metadata.delay_on_commit(evidence.pk)
             tasks.scan_evidence.delay_on_commit(evidence.pk)
+        upload.attached = True
     except IntegrityError:
         # Another upload of the same bytes won the race.
         storage.delete(stored)

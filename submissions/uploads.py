@@ -13,9 +13,13 @@ from functools import wraps
 
 import magic
 from django.conf import settings
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import SkipFile, TemporaryFileUploadHandler
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
+
+from .models import evidence_key
 
 SNIFF_BYTES = 64 * 1024  # enough for libmagic to tell an Office document from a plain ZIP
 
@@ -70,32 +74,68 @@ def clean_file_name(name: str) -> str:
     return name or "unnamed"
 
 
+class StoredUpload(UploadedFile):
+    """
+    A file that went straight into the object store while it arrived: it is already saved
+    under `stored_name`. Whoever does not keep it (a refused type, a form error, a failed
+    request) deletes it: `with_hashing_upload_handler` does so for every one not attached.
+    """
+
+    def __init__(self, *, name: str, size: int, storage, stored_name: str):
+        super().__init__(file=None, name=name, content_type=None, size=size)
+        self.storage, self.stored_name, self.attached = storage, stored_name, False
+
+    def open(self, mode=None):
+        return self.storage.open(self.stored_name, "rb")
+
+    def close(self) -> None:
+        """Nothing is open locally: the bytes are in the store."""
+
+    def discard(self) -> None:
+        if not self.attached:
+            self.storage.delete(self.stored_name)
+
+
+def _streams_to_store(storage) -> bool:
+    return callable(getattr(storage, "signed_url", None)) and hasattr(storage, "bucket_name")
+
+
 class HashingUploadHandler(TemporaryFileUploadHandler):
     """
-    Write each file to a temporary file on disk, hashing it as it streams.
+    Hash each file as it streams in, and keep it where it goes next.
 
-    Never holds a whole file in memory, whatever FILE_UPLOAD_MAX_MEMORY_SIZE says. A file over
-    the size limit is skipped as soon as it crosses it, and its temporary file is deleted.
+    With an object store (settings: AWS_STORAGE_BUCKET_NAME) the bytes go straight into the
+    bucket in parts held in memory: nothing touches the web server's disk. Otherwise they go
+    to a temporary file on disk. Never holds a whole file in memory, whatever
+    FILE_UPLOAD_MAX_MEMORY_SIZE says. A file over the size limit is skipped as soon as it
+    crosses it, and what was written of it is deleted.
     """
 
     def __init__(self, request=None):
         super().__init__(request)
         self.rejected: list[tuple[str, str]] = []  # (file name, reason)
+        self.storage = default_storage
+        self.direct = _streams_to_store(self.storage)
 
     def new_file(self, field_name, file_name, *args, **kwargs):
         # The temporary file's name must not come from the client: Django puts the name's
         # "extension" in it, and a long one is more than the filesystem allows.
         self.original_name = file_name
-        super().new_file(field_name, "upload", *args, **kwargs)
         self.sha256 = hashlib.sha256()
         self.size = 0
         self.head = b""
+        if self.direct:
+            self.field_name, self.file_name = field_name, file_name
+            self.stored_name = self.storage.get_available_name(evidence_key(None, file_name))
+            self.file = self.storage.open(self.stored_name, "wb")
+        else:
+            super().new_file(field_name, "upload", *args, **kwargs)
 
     def receive_data_chunk(self, raw_data, start):
         self.size += len(raw_data)
         if self.size > max_upload_size():
             self.rejected.append((clean_file_name(self.original_name), "too_large"))
-            self.file.close()  # a NamedTemporaryFile: closing deletes it
+            self._discard()
             raise SkipFile
         if len(self.head) < SNIFF_BYTES:
             self.head += raw_data[: SNIFF_BYTES - len(self.head)]
@@ -104,7 +144,20 @@ class HashingUploadHandler(TemporaryFileUploadHandler):
         return None
 
     def file_complete(self, file_size):
-        uploaded = super().file_complete(file_size)
+        if self.direct:
+            self.file.close()  # the last part goes up; the object exists from now on
+            del self.file
+            uploaded = StoredUpload(
+                name="upload",
+                size=self.size,
+                storage=self.storage,
+                stored_name=self.stored_name,
+            )
+            if not hasattr(self.request, "_stored_uploads"):
+                self.request._stored_uploads = []
+            self.request._stored_uploads.append(uploaded)
+        else:
+            uploaded = super().file_complete(file_size)
         uploaded.name = clean_file_name(self.original_name)
         uploaded.sha256 = self.sha256.hexdigest()
         uploaded.sniffed_type = sniff(self.head) if self.head else ""
@@ -113,7 +166,17 @@ class HashingUploadHandler(TemporaryFileUploadHandler):
     def upload_interrupted(self):
         # The client went away mid-file: delete what was written.
         if getattr(self, "file", None) is not None:
-            self.file.close()
+            self._discard()
+
+    def _discard(self) -> None:
+        if not self.direct:
+            self.file.close()  # a NamedTemporaryFile: closing deletes it
+            return
+        multipart = getattr(self.file, "_multipart", None)
+        if multipart is not None:  # parts already sent: abort, so the store drops them
+            multipart.abort()
+        del self.file  # (Django closes what a handler still holds as .file)
+        self.storage.delete(self.stored_name)
 
 
 def sniff(head: bytes) -> str:
@@ -133,7 +196,12 @@ def with_hashing_upload_handler(view):
     @csrf_exempt
     def wrapper(request, *args, **kwargs):
         request.upload_handlers = [HashingUploadHandler(request)]
-        return csrf_protect(view)(request, *args, **kwargs)
+        request._stored_uploads = []
+        try:
+            return csrf_protect(view)(request, *args, **kwargs)
+        finally:  # files streamed into the store that nothing attached: no orphan objects
+            for uploaded in request._stored_uploads:
+                uploaded.discard()
 
     return wrapper
 

@@ -6,7 +6,10 @@ exhibits from the store, and the web server keeps no file on its local disk.
 """
 
 import hashlib
+import io
+import os
 import time
+import zipfile
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -85,6 +88,48 @@ def test_an_upload_goes_to_the_bucket_with_its_hash_and_nothing_stays_on_local_d
     assert hashlib.sha256(stored(object_storage, evidence.file.name)).hexdigest() == evidence.sha256
     # The upload's spool file is gone and nothing else was written on the web's disk.
     assert local_files(object_storage["local"]) == []
+
+
+def objects(object_storage) -> list[str]:
+    listed = object_storage["client"].list_objects_v2(Bucket=object_storage["bucket"])
+    return [item["Key"] for item in listed.get("Contents", [])]
+
+
+def test_an_upload_streams_into_the_bucket_without_any_local_file(
+    client, alice, draft, object_storage, monkeypatch
+):
+    """Any attempt to write a temporary file on the web's disk fails the upload."""
+    import tempfile
+
+    def no_disk(*args, **kwargs):
+        raise AssertionError("an upload wrote to the web server's local disk")
+
+    for name in ("NamedTemporaryFile", "TemporaryFile", "mkstemp"):
+        monkeypatch.setattr(tempfile, name, no_disk)
+    content = pdf_bytes(2) + b"%" + os.urandom(12 * 1024 * 1024)  # several 5 MiB parts
+
+    response = upload(client, alice, draft, content)
+
+    assert response.status_code == 200, response.content
+    evidence = Evidence.objects.get(pk=response.json()["results"][0]["evidence"])
+    assert evidence.sha256 == hashlib.sha256(content).hexdigest()
+    assert hashlib.sha256(stored(object_storage, evidence.file.name)).hexdigest() == evidence.sha256
+
+
+def test_a_refused_or_oversized_upload_leaves_no_object_behind(
+    client, alice, draft, object_storage, settings
+):
+    before = objects(object_storage)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("statement.txt", "The witness saw ...")
+    refused = upload(client, alice, draft, archive.getvalue(), name="archive.zip")
+    assert refused.status_code == 400
+    settings.EVIDENCE_MAX_UPLOAD_SIZE = 1024 * 1024
+    too_large = upload(client, alice, draft, pdf_bytes(1) + bytes(3 * 1024 * 1024))
+    assert too_large.status_code == 400
+    assert objects(object_storage) == before
+    assert not Evidence.objects.filter(dossier=draft).exists()
 
 
 def test_a_file_is_read_from_the_store_as_a_stream(alice, draft, object_storage):
