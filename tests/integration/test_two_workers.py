@@ -5,6 +5,7 @@ real object store (SeaweedFS). Evidence filed here is processed by the first; th
 rendered by the second from the evidence in the store, and its bundle verifies.
 """
 
+import importlib
 import os
 import subprocess
 import sys
@@ -23,6 +24,22 @@ from tests.integration.conftest import ROOT, _database_url, unavailable
 from tests.integration.conftest_s3 import storage_environment
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def migrated_data(postgresql):
+    """
+    Earlier transactional tests flush the database: put back what the data migrations wrote
+    (reviewer groups and their permission, the audit chain's head, regimes and checklists).
+    """
+    from django.apps import apps
+    from django.core.management import call_command
+
+    roles = importlib.import_module("portal.migrations.0002_roles_and_audit_head")
+    reveal = importlib.import_module("reviews.migrations.0004_lead_reviewers_reveal_identity")
+    roles.create_groups_and_chain_head(apps, None)
+    reveal.grant(apps, None)
+    call_command("load_checklist", verbosity=0)
 
 
 @pytest.fixture
