@@ -6,7 +6,7 @@ web views do.
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Exists, OuterRef, Prefetch
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -19,6 +19,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from portal.models import Membership
+from portal.storage import download_response
 from reviews.models import InformationRequest
 from submissions import services as filing
 from submissions import uploads
@@ -504,14 +505,7 @@ class EvidenceViewSet(DossierChild, viewsets.ModelViewSet):
         if evidence.malware_warning and request.query_params.get("confirm") != "1":
             raise Flagged(evidence.malware_warning)
         filing.record_evidence_download(evidence, by=request.user)
-        response = FileResponse(
-            evidence.file.open("rb"),
-            as_attachment=True,
-            filename=evidence.original_name,
-            content_type="application/octet-stream",
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return download_response(evidence.file, filename=evidence.original_name)
 
 
 class Flagged(APIException):
