@@ -1,5 +1,6 @@
 """Disclosure control: small counts hidden, and nothing hidden can be worked out again."""
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -128,3 +129,27 @@ def test_no_hidden_count_can_be_recovered_from_any_table(table, threshold):
             assert value >= threshold  # never a zero: the marker's range holds
     pinned = exposed(as_pairs(equations), values, status, threshold)
     assert {k: v for k, v in pinned.items() if 0 < v < threshold} == {}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open defect found by Hypothesis outside CI: a 2x2 table of only small cells can "
+    "be solved from its suppressed margins; see the closing note of session 2",
+)
+def test_a_table_of_only_small_cells_gives_nothing_away():
+    """A table whose cells are all below the threshold must give none of them away."""
+    grid = {(0, 0): 1, (0, 1): 1, (1, 0): 2, (1, 1): 2}
+    values = dict(grid)
+    equations = []
+    for r in range(2):
+        values[("row", r)] = grid[(r, 0)] + grid[(r, 1)]
+        equations.append(Equation(("row", r), ((r, 0), (r, 1))))
+    for c in range(2):
+        values[("col", c)] = grid[(0, c)] + grid[(1, c)]
+        equations.append(Equation(("col", c), ((0, c), (1, c))))
+    values["total"] = sum(grid.values())
+    equations.append(Equation("total", (("row", 0), ("row", 1))))
+    equations.append(Equation("total", (("col", 0), ("col", 1))))
+    status = protect(values, equations, 3)
+    pinned = exposed(as_pairs(equations), values, status, 3)
+    assert {k: v for k, v in pinned.items() if 0 < v < 3} == {}
