@@ -368,7 +368,7 @@ CELERY_TASK_ROUTES = {
     "reviews.tasks.render_*": {"queue": "briefs"},
 }
 # Do not lose work: a task is acknowledged only after it ran, and is handed back to the queue if
-# the process running it dies. Safe because every task is idempotent (design/style.md 3.8).
+# the process running it dies. Safe because every task is idempotent.
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-acks-late
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -1,4 +1,4 @@
-"""Personas and shared fixtures (design/style.md 3.10)."""
+"""Personas and shared fixtures: one factory per role, tests read as a story."""
 
 import os
 
