@@ -447,3 +447,55 @@ def test_correcting_a_person_goes_through_the_service_and_is_audited(client, rit
     assert person.birth_date == "1970-03-08" and person.aliases == ["I. I. Petrov"]
     event = AuditEvent.objects.get(action="person.updated")
     assert event.actor == rita and "birth_date" in event.data["fields"]
+
+
+CRAFTED_IDS = ["99999999999999999999", "١٢٣", "²", "-1", "abc", "", "0x1", " 1", "1.0"]
+
+
+@pytest.mark.parametrize("value", CRAFTED_IDS)
+def test_a_crafted_reviewer_id_in_the_queue_filter_finds_nothing_and_never_fails(
+    client, assigned, lena, rita, value
+):
+    client.force_login(lena)
+    response = client.get(QUEUE, {"reviewer": value})
+    assert response.status_code == 200
+    assert assigned.reference not in response.content.decode()
+    # A real id still filters.
+    response = client.get(QUEUE, {"reviewer": str(rita.pk)})
+    assert assigned.reference in response.content.decode()
+
+
+@pytest.mark.parametrize("value", CRAFTED_IDS)
+@pytest.mark.parametrize(
+    ("changelist", "parameter"),
+    [
+        ("/admin/reviews/package/", "regime__id__exact"),
+        ("/admin/portal/user/", "groups__id__exact"),
+        ("/admin/reviews/assignment/", "id__exact"),
+    ],
+)
+def test_a_crafted_id_in_a_related_filter_is_a_client_error_or_nothing(
+    client, lena, changelist, parameter, value
+):
+    client.raise_request_exception = False
+    client.force_login(lena)
+    response = client.get(changelist, {parameter: value})
+    assert response.status_code < 500
+
+
+@pytest.mark.parametrize("value", CRAFTED_IDS)
+def test_a_crafted_reviewer_id_in_the_assign_action_assigns_nobody(client, dossier, lena, value):
+    client.force_login(lena)
+    data = {"action": "assign_reviewer_action", "_selected_action": [dossier.pk]}
+    response = client.post(QUEUE, {**data, "reviewer": value}, follow=True)
+    assert response.status_code == 200
+    assert not Assignment.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["person-²", "subject-99999999999999999999", "person-١"])
+def test_a_crafted_candidate_id_on_the_matches_page_is_a_404(client, in_review, rita, value):
+    subject = in_review.subjects.get()
+    client.force_login(rita)
+    page = f"/admin/submissions/dossier/{in_review.pk}/subjects/{subject.pk}/matches/"
+    response = client.post(page, {"verdict": "same", "candidate": value})
+    assert response.status_code == 404
