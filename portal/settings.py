@@ -266,6 +266,9 @@ EVIDENCE_MAX_UPLOAD_SIZE = env.int("PORTAL_MAX_UPLOAD_BYTES", default=2 * 1024**
 # Uploads stream to private temporary files beside the store (a rename, not a copy, to keep).
 FILE_UPLOAD_TEMP_DIR = str(private_dir(DATA_DIR / "tmp"))
 FILE_UPLOAD_PERMISSIONS = 0o600
+# Bodies read into memory (JSON, form fields): larger ones are refused before they are read,
+# with 413 in the API (api/problems.py). Files stream to disk and have their own limit above.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MiB, Django's default, stated on purpose
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 # Email: printed to the console in development, SMTP by configuration (EMAIL_URL).
