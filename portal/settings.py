@@ -443,6 +443,24 @@ REST_FRAMEWORK = {
 }
 # Requests per token (DRF rate syntax); counted in Redis when REDIS_URL is set.
 API_TOKEN_RATE = env.str("API_TOKEN_RATE", default="600/minute")
+# Caches. "default" holds a few lookups for minutes, per process. The API's rate limit must
+# count every request of a token on all web processes: in Redis when REDIS_URL is set (under a
+# key prefix of its own), in memory otherwise (development, one process).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api-throttle": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "api-throttle",
+        }
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "api-throttle",
+        }
+    ),
+}
 API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
 # Resumable uploads in progress: a private folder of the data directory, kept for a day.
 API_UPLOAD_DIR = str(DATA_DIR / "api-uploads")
