@@ -864,7 +864,13 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         """Per target regime: applicable items, answered, and verified / disputed / insufficient."""
         rows = []
         for row in completeness(dossier):
-            mine = [a for a in answers if a.regime_id == row.regime.pk]
+            # Only answers to the items that apply: an answer to an item for entities, in a
+            # dossier about a person, would count a verification beyond 100%.
+            mine = [
+                a
+                for a in answers
+                if a.regime_id == row.regime.pk and a.criterion_id in row.applicable
+            ]
             statuses = [getattr(a, "verification", None) for a in mine]
             count = {
                 status: sum(1 for v in statuses if v is not None and v.status == status)

@@ -1,5 +1,7 @@
 """The review site in Django admin: access, the queue, the dossier page, the reviewer's path."""
 
+import re
+
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
@@ -499,3 +501,29 @@ def test_a_crafted_candidate_id_on_the_matches_page_is_a_404(client, in_review, 
     page = f"/admin/submissions/dossier/{in_review.pk}/subjects/{subject.pk}/matches/"
     response = client.post(page, {"verdict": "same", "candidate": value})
     assert response.status_code == 404
+
+
+def test_verified_coverage_counts_only_the_applicable_items_and_never_passes_100(
+    client, in_review, rita, alice
+):
+    from submissions.models import Criterion
+
+    # The fixture answered every blocking item, also those for entities only, and the dossier
+    # names a person: those answers are not among the applicable items.
+    regime = in_review.target_regimes.get()
+    inapplicable = in_review.answers.filter(
+        regime=regime,
+        criterion__applies_to__in=[Criterion.AppliesTo.ENTITY, Criterion.AppliesTo.WEB_EVIDENCE],
+    ).count()
+    assert inapplicable > 0
+    answers = list(in_review.answers.all())
+    services.verify_answers(
+        in_review, by=rita, verifications=[{"answer": a, "status": "verified"} for a in answers]
+    )
+    client.force_login(rita)
+    page = client.get(change_url(in_review)).content.decode()
+    found = re.search(r"Verified coverage: (\d+) of (\d+) applicable items \((\d+)%\)", page)
+    verified, applicable, percent = (int(n) for n in found.groups())
+    assert verified <= applicable
+    assert percent <= 100
+    assert verified == len(answers) - inapplicable
