@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.core.files.base import ContentFile
+from django.test import Client
 from django.urls import reverse
 
 from portal.models import AuditEvent
@@ -527,3 +528,29 @@ def test_verified_coverage_counts_only_the_applicable_items_and_never_passes_100
     assert verified <= applicable
     assert percent <= 100
     assert verified == len(answers) - inapplicable
+
+
+def test_every_review_site_page_links_the_portals_own_icon(client, in_review, lena):
+    client.force_login(lena)
+    subject = in_review.subjects.get()
+    pages = [
+        "/admin/",
+        QUEUE,
+        change_url(in_review),
+        f"/admin/submissions/dossier/{in_review.pk}/subjects/{subject.pk}/matches/",
+        "/admin/reviews/person/",
+    ]
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200, page
+        assert '<link rel="icon" href="/static/portal/favicon.svg"' in response.text, page
+    icon = client.get("/static/portal/favicon.svg")
+    assert icon.status_code == 200
+    assert icon["Content-Type"].startswith("image/svg+xml")
+    signed_out = Client().get("/admin/login/")
+    assert '<link rel="icon" href="/static/portal/favicon.svg"' in signed_out.text
+
+
+def test_the_portals_pages_link_the_same_icon(client, alice):
+    client.force_login(alice)
+    assert '<link rel="icon" href="/static/portal/favicon.svg"' in client.get("/").text
