@@ -3,7 +3,8 @@ Token authentication, scopes and per-token rate limits. The API accepts nothing 
 session cookie, hence no cross-site request forgery to defend against.
 """
 
-from functools import cache
+import math
+import uuid
 
 from django.conf import settings
 from django.core.cache import caches
@@ -55,22 +56,38 @@ class TokenScope(permissions.BasePermission):
         return request.method in permissions.SAFE_METHODS or token.can_write
 
 
-@cache
-def _throttle_cache():
-    # Counts must be shared by every web process: Redis when the portal has it, otherwise
-    # the default cache (one process, as in development).
-    if settings.REDIS_URL:
-        return RedisCache(settings.REDIS_URL, {"KEY_PREFIX": "api-throttle"})
-    return caches["default"]
+# A sliding window per token, counted in Redis by one script: read, decide and record in one
+# atomic step, so that concurrent requests on any number of web processes share one budget
+# (DRF's own throttle reads the history, then writes it back: two processes lose each other's
+# counts). The time is Redis's own, the same for every machine. Returns -1 when the request is
+# allowed, else the milliseconds until the oldest counted request leaves the window.
+SLIDING_WINDOW = """
+local key, window, limit, member = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+if redis.call('ZCARD', key) < limit then
+    redis.call('ZADD', key, now, member)
+    redis.call('PEXPIRE', key, math.ceil(window / 1000))
+    return -1
+end
+local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+return math.ceil((tonumber(oldest[2]) + window - now) / 1000)
+"""
 
 
 class TokenRateThrottle(throttling.SimpleRateThrottle):
-    """At most API_TOKEN_RATE requests per token (e.g. "600/minute")."""
+    """
+    At most API_TOKEN_RATE requests per token (e.g. "600/minute"), counted in the
+    "api-throttle" cache: Redis when REDIS_URL is set (one budget for every process), else
+    the process's memory (development: one process).
+    """
 
     scope = "api_token"
 
     def __init__(self):
-        self.cache = _throttle_cache()
+        self.cache = caches["api-throttle"]
+        self.retry_after = None
         super().__init__()
 
     def get_rate(self) -> str:
@@ -80,6 +97,26 @@ class TokenRateThrottle(throttling.SimpleRateThrottle):
         if request.auth is None:
             return None  # refused anyway, by authentication
         return self.cache_format % {"scope": self.scope, "ident": request.auth.prefix}
+
+    def allow_request(self, request, view) -> bool:
+        if not isinstance(self.cache, RedisCache):
+            return super().allow_request(request, view)
+        if self.rate is None or (key := self.get_cache_key(request, view)) is None:
+            return True
+        key = self.cache.make_and_validate_key(key)
+        client = self.cache._cache.get_client(key, write=True)
+        wait_ms = client.register_script(SLIDING_WINDOW)(
+            keys=[key], args=[self.duration * 1_000_000, self.num_requests, uuid.uuid4().hex]
+        )
+        if wait_ms < 0:
+            return True
+        self.retry_after = max(1, math.ceil(wait_ms / 1000))
+        return False
+
+    def wait(self) -> float | None:
+        if self.retry_after is not None:
+            return self.retry_after
+        return super().wait()
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):

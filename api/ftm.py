@@ -32,6 +32,7 @@ from submissions.models import (
     Subject,
 )
 
+from .parsers import nests_within
 from .services import ReplaceRows
 
 SUBJECT_SCHEMATA = ("Person", "Organization", "Company", "LegalEntity")
@@ -153,6 +154,8 @@ def parse_lines(lines: Iterable[bytes | str]) -> list:
                 _("At most %(max)s entities at a time."), params={"max": MAX_ENTITIES}
             )
         try:
+            if not nests_within(line):  # the decoder recurses once a level
+                raise ValueError
             data = json.loads(line)
             if not isinstance(data, dict) or not isinstance(data.get("properties", {}), dict):
                 raise ValueError

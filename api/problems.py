@@ -6,7 +6,9 @@ messages per field.
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
@@ -20,6 +22,7 @@ from submissions import services as filing
 from .services import UploadConflict
 
 log = logging.getLogger(__name__)
+security_log = logging.getLogger("django.security.api")
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "/api/docs/#problem-"
@@ -72,6 +75,16 @@ def translate(exc: Exception) -> tuple[int, dict, dict] | None:
         if errors:
             body["errors"] = errors
         return code, body, {}
+    if isinstance(exc, RequestDataTooBig):
+        # Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE into memory.
+        limit = getattr(exc, "limit", None) or settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        detail = _("The request body is larger than %(max)s bytes.") % {"max": limit}
+        return 413, problem(413, "too-large", _("The request is too large."), detail), {}
+    if isinstance(exc, SuspiciousOperation):
+        # Too many form fields or files, and the like: the client's fault, never ours.
+        security_log.warning("Refused a suspicious API request: %s", exc)
+        detail = _("The request cannot be accepted.")
+        return 400, problem(400, "invalid", detail, str(exc)), {}
     if isinstance(exc, DjangoPermissionDenied):
         # A service's refusal of a user who may see the dossier but not change it.
         detail = _("You may not do this.")

@@ -36,6 +36,7 @@ from submissions.models import (
 )
 
 from . import ftm, serializers, services
+from .parsers import BodyTooLarge
 
 
 class Cursor(CursorPagination):
@@ -592,14 +593,24 @@ class NDJSONParser(parsers.BaseParser):
 
     media_type = "application/x-ndjson"
     MAX_LINE = 1024 * 1024
+    # The whole body: ftm.MAX_ENTITIES entities of about 3 KB; more is refused (413) as it
+    # streams in, not after it has filled the memory (10,000 lines of 1 MiB would be 10 GiB).
+    MAX_BYTES = 32 * 1024 * 1024
 
     def parse(self, stream, media_type=None, parser_context=None):
         if stream is None:
             return []
-        lines = []
+        request = (parser_context or {}).get("request")
+        declared = request.META.get("CONTENT_LENGTH", "") if request is not None else ""
+        if declared.isascii() and declared.isdigit() and int(declared) > self.MAX_BYTES:
+            raise BodyTooLarge(self.MAX_BYTES)
+        lines, read = [], 0
         while line := stream.readline(self.MAX_LINE + 1):
             if len(line) > self.MAX_LINE:
                 raise ValidationError({"": "A line is longer than 1 MiB."})
+            read += len(line)
+            if read > self.MAX_BYTES:
+                raise BodyTooLarge(self.MAX_BYTES)
             lines.append(line)
             if len(lines) > ftm.MAX_ENTITIES:
                 break

@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from portal import audit
+from portal.ids import parse_id
 from reviews.csv_export import to_csv
 from reviews.models import Person
 from submissions.models import Regime
@@ -344,8 +345,8 @@ class ScreeningMatchAdmin(ReviewersRead, admin.ModelAdmin):
     def _start_package(self, request):
         if not _lead(request):
             raise PermissionDenied
-        regime = get_object_or_404(Regime, pk=request.POST.get("regime") or 0)
-        ids = [int(pk) for pk in request.POST.getlist("persons") if pk.isdigit()]
+        regime = get_object_or_404(Regime, pk=parse_id(request.POST.get("regime")) or 0)
+        ids = [pk for pk in map(parse_id, request.POST.getlist("persons")) if pk]
         persons = Person.objects.visible_to(request.user).filter(pk__in=ids)
         try:
             package = services.start_gap_package(regime=regime, persons=persons, by=request.user)

@@ -7,6 +7,8 @@ private local files, all in one data folder, with secrets generated there once.
 Every variable is listed with its default in README.md and `.env.example`.
 """
 
+import ipaddress
+import os
 import secrets
 from pathlib import Path
 
@@ -28,10 +30,74 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # Everything the portal keeps on local disk: SQLite, broker messages, private files, dev secrets.
 DATA_DIR = Path(env.str("PORTAL_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
 
+# Secrets that say they are not for a deployment (Django's own marker, and ours for tests).
+DEVELOPMENT_SECRET_PREFIXES = ("django-insecure-", "dev-", "test-")
+
+
+def is_local_host(host: str) -> bool:
+    """Return whether an ALLOWED_HOSTS entry names only this machine (loopback)."""
+    host = host.strip().lower().removeprefix("[").removesuffix("]")
+    if host in {"localhost", ".localhost", "testserver"} or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name, "*" or ".example.org": reachable from elsewhere
+
+
+def refuse_debug_in_production() -> None:
+    """
+    Refuse DJANGO_DEBUG=true where the portal looks deployed: debug pages show settings,
+    queries and tracebacks (with witnesses' data) to anyone who reaches the server.
+    """
+    problems = []
+    if public := [h for h in env.list("DJANGO_ALLOWED_HOSTS", default=[]) if not is_local_host(h)]:
+        problems.append(f"DJANGO_ALLOWED_HOSTS names a host other than this machine ({public[0]})")
+    key = env.str("DJANGO_SECRET_KEY", default="")
+    if not key and (path := env.str("DJANGO_SECRET_KEY_FILE", default="")):
+        key = Path(path).read_text().strip()
+    if key and not key.startswith(DEVELOPMENT_SECRET_PREFIXES):
+        problems.append("a production DJANGO_SECRET_KEY is given")
+    if problems:
+        raise ImproperlyConfigured(
+            f"DJANGO_DEBUG=true is refused: {'; '.join(problems)}. Debug mode would show "
+            "settings and tracebacks to anyone who reaches the portal. For a deployment, "
+            "unset DJANGO_DEBUG; for development, use local hosts and let the portal generate "
+            "its secret (or start the key with 'django-insecure-')."
+        )
+
+
+if DEBUG:
+    refuse_debug_in_production()
+
 
 def private_dir(path: Path) -> Path:
-    """Create `path` (readable by this user only) if needed and return it."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Create `path` and any missing parent (readable by this user only) and return it."""
+    # Not mkdir(parents=True): it gives the parents it creates the umask's mode (often 0755).
+    for folder in [*reversed(path.parents), path]:
+        if not folder.exists():
+            folder.mkdir(mode=0o700, exist_ok=True)
+    # A folder of ours made before (by an older version, or by hand) is tightened too.
+    status = path.stat()
+    if status.st_uid == os.getuid() and status.st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """
+    Create `path` empty, readable and writable by this user only (0600), or tighten it to that;
+    likewise the journal files beside it. SQLite gives its files the umask's mode (often 0644)
+    and its WAL and shared-memory files the database's own.
+    """
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        if file.exists() and (status := file.stat()).st_mode & 0o077:
+            if status.st_uid == os.getuid():
+                file.chmod(0o600)
     return path
 
 
@@ -140,11 +206,13 @@ TEMPLATES = [
 ]
 
 # Database: SQLite in the data folder unless DATABASE_URL names another (PostgreSQL in production).
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{private_dir(DATA_DIR) / 'db.sqlite3'}")
-}
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if DATABASES["default"]["NAME"] not in {"", ":memory:"}:
+        # Witnesses' data: created 0600 before SQLite opens it, in a 0700 folder.
+        name = Path(DATABASES["default"]["NAME"])
+        private_file(private_dir(name.parent) / name.name)
     # The web server and the worker write at once: WAL lets readers go on, IMMEDIATE takes the
     # write lock at BEGIN so that two writers queue instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -266,6 +334,9 @@ EVIDENCE_MAX_UPLOAD_SIZE = env.int("PORTAL_MAX_UPLOAD_BYTES", default=2 * 1024**
 # Uploads stream to private temporary files beside the store (a rename, not a copy, to keep).
 FILE_UPLOAD_TEMP_DIR = str(private_dir(DATA_DIR / "tmp"))
 FILE_UPLOAD_PERMISSIONS = 0o600
+# Bodies read into memory (JSON, form fields): larger ones are refused before they are read,
+# with 413 in the API (api/problems.py). Files stream to disk and have their own limit above.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # 2.5 MiB, Django's default, stated on purpose
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 # Email: printed to the console in development, SMTP by configuration (EMAIL_URL).
@@ -440,6 +511,24 @@ REST_FRAMEWORK = {
 }
 # Requests per token (DRF rate syntax); counted in Redis when REDIS_URL is set.
 API_TOKEN_RATE = env.str("API_TOKEN_RATE", default="600/minute")
+# Caches. "default" holds a few lookups for minutes, per process. The API's rate limit must
+# count every request of a token on all web processes: in Redis when REDIS_URL is set (under a
+# key prefix of its own), in memory otherwise (development, one process).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api-throttle": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "api-throttle",
+        }
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "api-throttle",
+        }
+    ),
+}
 API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
 # Resumable uploads in progress: a private folder of the data directory, kept for a day.
 API_UPLOAD_DIR = str(DATA_DIR / "api-uploads")

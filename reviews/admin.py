@@ -39,6 +39,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_countries import countries
 
+from portal.ids import parse_id
 from portal.models import AuditEvent, Organisation, User
 from portal.storage import download_response
 from submissions.checklist import completeness, completeness_for
@@ -234,9 +235,10 @@ class ReviewerFilter(ExistsFilter):
             return ~Exists(active)
         if value == "me":
             return Exists(active.filter(reviewer=request.user))
-        if not value.isdigit():
+        reviewer_id = parse_id(value)
+        if reviewer_id is None:
             return Q(pk__in=[])
-        return Exists(active.filter(reviewer_id=int(value)))
+        return Exists(active.filter(reviewer_id=reviewer_id))
 
 
 class SubjectFilter(ExistsFilter):
@@ -609,7 +611,8 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
 
     @admin.action(description=_("Assign the chosen reviewer to the selected dossiers"))
     def assign_reviewer_action(self, request, queryset):
-        reviewer = User.objects.filter(pk=request.POST.get("reviewer") or 0).first()
+        reviewer_id = parse_id(request.POST.get("reviewer"))
+        reviewer = User.objects.filter(pk=reviewer_id).first() if reviewer_id else None
         if reviewer is None:
             self.message_user(request, _("Choose a reviewer first."), messages.WARNING)
             return
@@ -861,7 +864,13 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         """Per target regime: applicable items, answered, and verified / disputed / insufficient."""
         rows = []
         for row in completeness(dossier):
-            mine = [a for a in answers if a.regime_id == row.regime.pk]
+            # Only answers to the items that apply: an answer to an item for entities, in a
+            # dossier about a person, would count a verification beyond 100%.
+            mine = [
+                a
+                for a in answers
+                if a.regime_id == row.regime.pk and a.criterion_id in row.applicable
+            ]
             statuses = [getattr(a, "verification", None) for a in mine]
             count = {
                 status: sum(1 for v in statuses if v is not None and v.status == status)
@@ -1106,11 +1115,12 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
                 _("A new canonical person was made from %(name)s.") % {"name": subject.name},
             )
         kind, _sep, pk = (request.POST.get("candidate") or "").partition("-")
+        pk = parse_id(pk)
         score = _float(request.POST.get("score"))
         target = {}
-        if kind == "person" and pk.isdigit():
+        if kind == "person" and pk:
             target["person"] = get_object_or_404(Person.objects.visible_to(request.user), pk=pk)
-        elif kind == "subject" and pk.isdigit():
+        elif kind == "subject" and pk:
             target["other"] = get_object_or_404(
                 Subject.objects.filter(dossier__in=dossiers_for_review(request.user)), pk=pk
             )

@@ -137,6 +137,8 @@ class RegimeCompleteness:
     advisory_total: int = 0
     advisory_answered: int = 0
     open_items: list[OpenItem] = field(default_factory=list)
+    # The criteria (ids) that apply to this dossier: answers to others count for nothing.
+    applicable: set[int] = field(default_factory=set)
 
     @property
     def ready(self) -> bool:
@@ -205,6 +207,7 @@ def completeness_for(dossiers) -> dict[int, list[RegimeCompleteness]]:
                 ):
                     continue
                 answer = answers.get((dossier_id, regime_id, criterion.pk))
+                row.applicable.add(criterion.pk)
                 if item.level == "blocking":
                     row.blocking_total += 1
                     if answer is not None and answer.closes_blocking_item:

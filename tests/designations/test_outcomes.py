@@ -209,3 +209,29 @@ def test_the_ngo_dashboard_shows_designations_since_submission(
     assert (
         "Designated since you submitted" not in client.get(reverse("submissions:dossier-list")).text
     )
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"regime": "abc", "persons": ["1"]},
+        {"regime": "99999999999999999999", "persons": ["1"]},
+        {"regime": "²", "persons": ["1"]},
+    ],
+)
+def test_a_crafted_regime_id_for_a_gap_package_is_a_404(client, lena, form):
+    client.force_login(lena)
+    client.raise_request_exception = False
+    response = client.post(reverse("admin:designations_gaps"), form)
+    assert response.status_code == 404
+    assert not Package.objects.exists()
+
+
+def test_crafted_person_ids_for_a_gap_package_are_ignored(client, lena):
+    gb = Regime.objects.get(key="GB-HR")
+    client.force_login(lena)
+    client.raise_request_exception = False
+    form = {"regime": gb.pk, "persons": ["²", "١", "99999999999999999999", "-1"], "query": ""}
+    response = client.post(reverse("admin:designations_gaps"), form)
+    assert response.status_code == 302
+    assert not Package.objects.exists()

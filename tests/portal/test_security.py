@@ -1,4 +1,9 @@
+import os
+import stat
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -174,3 +179,109 @@ def test_changing_the_password_ends_the_other_sessions(alice):
     alice.save()
     response = stolen.get(reverse("submissions:dossier-list"))
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+# Settings refused or tightened at start-up, checked in a fresh process each.
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_portal(tmp_path, code: str = "", **environment) -> subprocess.CompletedProcess:
+    """Load the settings (and run `code` after django.setup()) in a new process."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "PORTAL_DATA_DIR": str(tmp_path / "data"),
+        **environment,
+    }
+    script = f"import django\ndjango.setup()\n{code}"
+    return subprocess.run(  # noqa: S603 - the test's own interpreter and script
+        [sys.executable, "-c", script], cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {"DJANGO_ALLOWED_HOSTS": "portal.example.org"},
+        {"DJANGO_ALLOWED_HOSTS": "localhost,*"},
+        {"DJANGO_ALLOWED_HOSTS": "192.168.1.20"},
+        {"DJANGO_ALLOWED_HOSTS": ".example.org"},
+        {"DJANGO_SECRET_KEY": "k7Jx2-a-real-production-key-9f8e7d6c5b4a3f2e1d0c"},
+    ],
+)
+def test_debug_mode_is_refused_where_the_portal_looks_deployed(tmp_path, environment):
+    result = start_portal(tmp_path, DJANGO_DEBUG="true", **environment)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DJANGO_DEBUG=true is refused" in result.stderr
+
+
+def test_debug_mode_is_refused_with_a_production_secret_from_a_file(tmp_path):
+    key = tmp_path / "secret_key"
+    key.write_text("k7Jx2-a-real-production-key-9f8e7d6c5b4a3f2e1d0c\n")
+    result = start_portal(tmp_path, DJANGO_DEBUG="true", DJANGO_SECRET_KEY_FILE=str(key))
+    assert "DJANGO_DEBUG=true is refused" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {},  # what `make run`'s .env gives: secrets generated in the data folder
+        {"DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1,[::1],portal.localhost"},
+        {"DJANGO_SECRET_KEY": "django-insecure-for-my-laptop"},
+    ],
+)
+def test_debug_mode_starts_on_this_machine_with_development_secrets(tmp_path, environment):
+    result = start_portal(
+        tmp_path, "from django.conf import settings\nassert settings.DEBUG", **environment,
+        DJANGO_DEBUG="true",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def test_production_settings_are_not_refused(tmp_path):
+    result = start_portal(
+        tmp_path,
+        DJANGO_ALLOWED_HOSTS="portal.example.org",
+        DJANGO_SECRET_KEY="k7Jx2-a-real-production-key-9f8e7d6c5b4a3f2e1d0c",
+        FIELD_ENCRYPTION_KEYS="8Qm5lE9TqkO6P4GVK0fQfW2s9cY5xkT8uJm0yD3hY6A=",
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_sqlite_database_and_its_journal_are_readable_by_the_portals_user_only(tmp_path):
+    os.umask(os.umask(0o022))  # the umask the subprocess inherits: files would be 0644
+    code = (
+        "import pathlib, stat\n"
+        "from django.db import connection\n"
+        "with connection.cursor() as cursor:\n"
+        "    cursor.execute('CREATE TABLE t (x)')\n"
+        "    cursor.execute('INSERT INTO t VALUES (1)')\n"
+        "    for f in sorted(pathlib.Path(connection.settings_dict['NAME']).parent.iterdir()):\n"
+        "        print(f.name, oct(stat.S_IMODE(f.stat().st_mode)))\n"
+    )
+    result = start_portal(tmp_path, code, DJANGO_DEBUG="true")
+    assert result.returncode == 0, result.stderr
+    modes = dict(line.split() for line in result.stdout.splitlines())
+    # WAL mode: the write-ahead log and shared memory exist while a connection is open.
+    assert {"db.sqlite3", "db.sqlite3-wal", "db.sqlite3-shm"} <= set(modes)
+    assert set(modes.values()) == {"0o700", "0o600"}
+    assert {name: mode for name, mode in modes.items() if name.startswith("db.")} == {
+        "db.sqlite3": "0o600",
+        "db.sqlite3-wal": "0o600",
+        "db.sqlite3-shm": "0o600",
+    }
+    assert oct(stat.S_IMODE((tmp_path / "data").stat().st_mode)) == "0o700"
+
+
+def test_an_existing_sqlite_database_is_made_private(tmp_path):
+    database = tmp_path / "data" / "db.sqlite3"
+    database.parent.mkdir()
+    database.parent.chmod(0o755)
+    database.touch()
+    database.chmod(0o644)
+    result = start_portal(tmp_path, DJANGO_DEBUG="true")
+    assert result.returncode == 0, result.stderr
+    assert oct(stat.S_IMODE(database.stat().st_mode)) == "0o600"
+    assert oct(stat.S_IMODE(database.parent.stat().st_mode)) == "0o700"

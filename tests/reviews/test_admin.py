@@ -1,7 +1,10 @@
 """The review site in Django admin: access, the queue, the dossier page, the reviewer's path."""
 
+import re
+
 import pytest
 from django.core.files.base import ContentFile
+from django.test import Client
 from django.urls import reverse
 
 from portal.models import AuditEvent
@@ -447,3 +450,107 @@ def test_correcting_a_person_goes_through_the_service_and_is_audited(client, rit
     assert person.birth_date == "1970-03-08" and person.aliases == ["I. I. Petrov"]
     event = AuditEvent.objects.get(action="person.updated")
     assert event.actor == rita and "birth_date" in event.data["fields"]
+
+
+CRAFTED_IDS = ["99999999999999999999", "١٢٣", "²", "-1", "abc", "", "0x1", " 1", "1.0"]
+
+
+@pytest.mark.parametrize("value", CRAFTED_IDS)
+def test_a_crafted_reviewer_id_in_the_queue_filter_finds_nothing_and_never_fails(
+    client, assigned, lena, rita, value
+):
+    client.force_login(lena)
+    response = client.get(QUEUE, {"reviewer": value})
+    assert response.status_code == 200
+    assert assigned.reference not in response.content.decode()
+    # A real id still filters.
+    response = client.get(QUEUE, {"reviewer": str(rita.pk)})
+    assert assigned.reference in response.content.decode()
+
+
+@pytest.mark.parametrize("value", CRAFTED_IDS)
+@pytest.mark.parametrize(
+    ("changelist", "parameter"),
+    [
+        ("/admin/reviews/package/", "regime__id__exact"),
+        ("/admin/portal/user/", "groups__id__exact"),
+        ("/admin/reviews/assignment/", "id__exact"),
+    ],
+)
+def test_a_crafted_id_in_a_related_filter_is_a_client_error_or_nothing(
+    client, lena, changelist, parameter, value
+):
+    client.raise_request_exception = False
+    client.force_login(lena)
+    response = client.get(changelist, {parameter: value})
+    assert response.status_code < 500
+
+
+@pytest.mark.parametrize("value", CRAFTED_IDS)
+def test_a_crafted_reviewer_id_in_the_assign_action_assigns_nobody(client, dossier, lena, value):
+    client.force_login(lena)
+    data = {"action": "assign_reviewer_action", "_selected_action": [dossier.pk]}
+    response = client.post(QUEUE, {**data, "reviewer": value}, follow=True)
+    assert response.status_code == 200
+    assert not Assignment.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["person-²", "subject-99999999999999999999", "person-١"])
+def test_a_crafted_candidate_id_on_the_matches_page_is_a_404(client, in_review, rita, value):
+    subject = in_review.subjects.get()
+    client.force_login(rita)
+    page = f"/admin/submissions/dossier/{in_review.pk}/subjects/{subject.pk}/matches/"
+    response = client.post(page, {"verdict": "same", "candidate": value})
+    assert response.status_code == 404
+
+
+def test_verified_coverage_counts_only_the_applicable_items_and_never_passes_100(
+    client, in_review, rita, alice
+):
+    from submissions.models import Criterion
+
+    # The fixture answered every blocking item, also those for entities only, and the dossier
+    # names a person: those answers are not among the applicable items.
+    regime = in_review.target_regimes.get()
+    inapplicable = in_review.answers.filter(
+        regime=regime,
+        criterion__applies_to__in=[Criterion.AppliesTo.ENTITY, Criterion.AppliesTo.WEB_EVIDENCE],
+    ).count()
+    assert inapplicable > 0
+    answers = list(in_review.answers.all())
+    services.verify_answers(
+        in_review, by=rita, verifications=[{"answer": a, "status": "verified"} for a in answers]
+    )
+    client.force_login(rita)
+    page = client.get(change_url(in_review)).content.decode()
+    found = re.search(r"Verified coverage: (\d+) of (\d+) applicable items \((\d+)%\)", page)
+    verified, applicable, percent = (int(n) for n in found.groups())
+    assert verified <= applicable
+    assert percent <= 100
+    assert verified == len(answers) - inapplicable
+
+
+def test_every_review_site_page_links_the_portals_own_icon(client, in_review, lena):
+    client.force_login(lena)
+    subject = in_review.subjects.get()
+    pages = [
+        "/admin/",
+        QUEUE,
+        change_url(in_review),
+        f"/admin/submissions/dossier/{in_review.pk}/subjects/{subject.pk}/matches/",
+        "/admin/reviews/person/",
+    ]
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200, page
+        assert '<link rel="icon" href="/static/portal/favicon.svg"' in response.text, page
+    icon = client.get("/static/portal/favicon.svg")
+    assert icon.status_code == 200
+    assert icon["Content-Type"].startswith("image/svg+xml")
+    signed_out = Client().get("/admin/login/")
+    assert '<link rel="icon" href="/static/portal/favicon.svg"' in signed_out.text
+
+
+def test_the_portals_pages_link_the_same_icon(client, alice):
+    client.force_login(alice)
+    assert '<link rel="icon" href="/static/portal/favicon.svg"' in client.get("/").text
