@@ -331,3 +331,51 @@ def test_the_admin_never_shows_an_authenticator_secret(superuser, lena):
     assert response.status_code == 200
     assert device.key not in response.text
     assert client.get(reverse("admin:portal_authenticatordevice_changelist")).status_code == 200
+
+
+# Moving django-otp's clear rows
+
+
+def test_the_migration_encrypts_old_secrets_hashes_old_codes_and_empties_the_old_tables(lena):
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    migration = import_module("portal.migrations.0008_move_otp_devices_encrypted")
+    AuthenticatorDevice.objects.filter(user=lena).delete()
+    key = "3132333435363738393031323334353637383930"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE otp_totp_totpdevice (id integer primary key, user_id integer, "
+            "name varchar(64), confirmed bool, key varchar(80), step integer, t0 integer, "
+            "digits integer, tolerance integer, drift integer, last_t integer, "
+            "throttling_failure_timestamp datetime null, throttling_failure_count integer, "
+            "created_at datetime null, last_used_at datetime null)"
+        )
+        cursor.execute(
+            "INSERT INTO otp_totp_totpdevice VALUES "
+            "(1, %s, 'Phone', 1, %s, 30, 0, 6, 1, 0, -1, NULL, 0, NULL, NULL)",
+            [lena.pk, key],
+        )
+        cursor.execute(
+            "CREATE TABLE otp_static_staticdevice (id integer primary key, user_id integer, "
+            "name varchar(64), confirmed bool)"
+        )
+        cursor.execute("INSERT INTO otp_static_staticdevice VALUES (7, %s, 'Backup', 1)", [lena.pk])
+        cursor.execute(
+            "CREATE TABLE otp_static_statictoken (id integer primary key, device_id integer, "
+            "token varchar(16))"
+        )
+        cursor.execute("INSERT INTO otp_static_statictoken VALUES (1, 7, 'abcd-ef01-2345')")
+
+    migration.move_devices(apps, SimpleNamespace(connection=connection))
+
+    device = _lenas_app(lena)
+    assert device.key == key
+    ((stored,),) = _raw("SELECT key FROM portal_authenticatordevice WHERE id = %s", device.pk)
+    assert key not in stored
+    assert _raw("SELECT COUNT(*) FROM otp_totp_totpdevice") == [(0,)]
+    assert _raw("SELECT COUNT(*) FROM otp_static_statictoken") == [(0,)]
+    assert twofactor.verify(lena, "ABCD-EF01-2345") is not None
+    assert twofactor.verify(lena, "abcd-ef01-2345") is None
