@@ -139,10 +139,12 @@ def reviewer(email: str, *, lead: bool = False):
 
 
 def member(email: str, organisation):
-    from portal.models import Membership, User
+    """An NGO member, with the authenticator app members need (they open witness identities)."""
+    from portal.models import AuthenticatorDevice, Membership, User
 
     user = User.objects.create_user(email=email, password=None, full_name=email.split("@")[0])
     Membership.objects.create(user=user, organisation=organisation)
+    AuthenticatorDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
     return user
 
 
