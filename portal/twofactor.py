@@ -57,10 +57,6 @@ def has_device(user) -> bool:
     return any(True for _ in devices_for_user(user, confirmed=True))
 
 
-def confirmed_authenticator(user) -> AuthenticatorDevice | None:
-    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).first()
-
-
 def pending_authenticator(user) -> AuthenticatorDevice:
     """Return the user's authenticator being set up: one at most, however often asked."""
     device = AuthenticatorDevice.objects.filter(user=user, confirmed=False).first()
