@@ -129,22 +129,22 @@ def analyze(vacuum: bool = False) -> None:
 
 def reviewer(email: str, *, lead: bool = False):
     """A reviewer (or lead) with a confirmed authenticator app."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     from portal import services
-    from portal.models import User
+    from portal.models import AuthenticatorDevice, User
 
     user = User.objects.create_user(email=email, password=None, full_name=email.split("@")[0])
     services.grant_review_role(user, lead=lead, by=None)
-    TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    AuthenticatorDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
     return User.objects.get(pk=user.pk)
 
 
 def member(email: str, organisation):
-    from portal.models import Membership, User
+    """An NGO member, with the authenticator app members need (they open witness identities)."""
+    from portal.models import AuthenticatorDevice, Membership, User
 
     user = User.objects.create_user(email=email, password=None, full_name=email.split("@")[0])
     Membership.objects.create(user=user, organisation=organisation)
+    AuthenticatorDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
     return user
 
 

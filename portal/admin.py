@@ -1,11 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
-from django_otp.plugins.otp_totp import admin as otp_totp_admin
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from django.utils.translation import ngettext
 
-from .models import AuditEvent, Invitation, Membership, Organisation, User
+from . import twofactor
+from .models import AuditEvent, AuthenticatorDevice, Invitation, Membership, Organisation, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -31,6 +30,32 @@ class UserAdmin(DjangoUserAdmin):
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     readonly_fields = ["last_login", "date_joined"]
+    actions = ["reset_two_factor"]
+
+    @admin.action(
+        description=_("Reset two-factor sign-in (lost phone): remove app and recovery codes"),
+        permissions=["reset_two_factor"],
+    )
+    def reset_two_factor(self, request, queryset):
+        count = 0
+        for user in queryset:
+            if twofactor.reset_two_factor(user, by=request.user):
+                count += 1
+        self.message_user(
+            request,
+            ngettext(
+                "Two-factor sign-in reset for %(count)d user; they were told by email.",
+                "Two-factor sign-in reset for %(count)d users; they were told by email.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+    def has_reset_two_factor_permission(self, request) -> bool:
+        # Whoever can reset a lead reviewer's second factor can take over the account with
+        # its password: superusers only (who pass a second factor to reach this site).
+        return request.user.is_superuser
 
 
 @admin.register(Organisation)
@@ -99,17 +124,22 @@ class InvitationAdmin(admin.ModelAdmin):
         return False  # withdraw it instead, which the audit log records
 
 
-class TOTPDeviceAdmin(otp_totp_admin.TOTPDeviceAdmin):
-    """django-otp's own admin, with a 404 instead of a server error for an unknown device."""
+@admin.register(AuthenticatorDevice)
+class AuthenticatorDeviceAdmin(admin.ModelAdmin):
+    """Who has an authenticator app, and since when; never the secret. Reset on the user."""
 
-    def config_view(self, request, pk):
-        get_object_or_404(TOTPDevice, pk=pk)
-        return super().config_view(request, pk)
+    list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    list_filter = ["confirmed"]
+    list_select_related = ["user"]
+    search_fields = ["user__email"]
+    fields = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    readonly_fields = fields
 
-    def qrcode_view(self, request, pk):
-        get_object_or_404(TOTPDevice, pk=pk)
-        return super().qrcode_view(request, pk)
+    def has_add_permission(self, request):
+        return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
 
-admin.site.unregister(TOTPDevice)
-admin.site.register(TOTPDevice, TOTPDeviceAdmin)
+    def has_delete_permission(self, request, obj=None):
+        return False  # the audited reset on the user, which also tells the owner

@@ -71,3 +71,29 @@ class TokenForm(forms.Form):
             "The six digits your authenticator app shows now, or one of your recovery codes."
         ),
     )
+
+
+class SetupForm(forms.Form):
+    """A code from the new authenticator; to replace one, also a code from the current one."""
+
+    token = forms.CharField(
+        label=gettext_lazy("Code from the new app"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        help_text=gettext_lazy("The six digits the app you are setting up shows now."),
+    )
+    current_token = forms.CharField(
+        label=gettext_lazy("Code from your current app, or a recovery code"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text=gettext_lazy(
+            "Replacing your authenticator needs proof that you hold the current one. If you "
+            "have lost both your phone and your recovery codes, ask an administrator to reset "
+            "your second factor."
+        ),
+    )
+
+    def __init__(self, *args, replacing: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not replacing:
+            del self.fields["current_token"]

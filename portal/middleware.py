@@ -60,11 +60,15 @@ class TwoFactorMiddleware:
 
     @staticmethod
     def _required(request) -> bool:
-        # Decided once per session (and again when a device is set up), not on every request.
+        # Once required, required for the rest of the session (no query per request); not yet
+        # required is asked again, so that joining an organisation or a review role mid-session
+        # (which opens witness identities) needs the second factor at once.
         key = twofactor.SESSION_KEY
-        if key not in request.session:
-            request.session[key] = twofactor.is_required(request.user)
-        return request.session[key]
+        if not request.session.get(key):
+            if not twofactor.is_required(request.user):
+                return False
+            request.session[key] = True
+        return True
 
     @staticmethod
     def _open(request) -> bool:

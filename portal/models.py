@@ -1,6 +1,10 @@
 import hashlib
+import time
+from base64 import b32encode
+from binascii import unhexlify
 from datetime import timedelta
 from functools import cached_property
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -8,7 +12,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.oath import TOTP
+from django_otp.util import random_hex
+
+from .crypto import EncryptedTextField
 
 # Group names for the reviewer roles; the groups are created by a migration.
 REVIEWERS_GROUP = "Reviewers"
@@ -272,3 +282,161 @@ class Invitation(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.expires_at <= timezone.now()
+
+
+# Second factor (portal.twofactor): the portal's own django-otp devices, so that the
+# authenticator's shared secret is stored encrypted and recovery codes only as keyed hashes.
+
+
+def new_authenticator_key() -> str:
+    """Return a new shared secret for an authenticator app: 20 random bytes, hex-encoded."""
+    return random_hex(20)
+
+
+class AuthenticatorDevice(TimestampMixin, ThrottlingMixin, Device):
+    """
+    An authenticator app (TOTP, RFC 6238), as django-otp's TOTPDevice but with the secret
+    encrypted at rest (FIELD_ENCRYPTION_KEYS): a copy of the database gives no one codes.
+
+    A user has at most one confirmed app and at most one being set up.
+    """
+
+    key = EncryptedTextField(default=new_authenticator_key)
+    step = models.PositiveSmallIntegerField(default=30)
+    t0 = models.BigIntegerField(default=0)
+    digits = models.PositiveSmallIntegerField(choices=[(6, 6), (8, 8)], default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    # The time step of the last accepted code: a code is accepted once, never again.
+    last_t = models.BigIntegerField(default=-1)
+
+    class Meta(Device.Meta):
+        verbose_name = _("authenticator app")
+        verbose_name_plural = _("authenticator apps")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "confirmed"], name="portal_authenticator_one_per_state"
+            ),
+        ]
+
+    @property
+    def bin_key(self) -> bytes:
+        return unhexlify(self.key.encode())
+
+    def verify_token(self, token) -> bool:
+        """Accept a code from the app once; a wrong one counts towards throttling."""
+        if not self.verify_is_allowed()[0]:
+            return False
+        totp = self._matching(token)
+        if totp is None:
+            self.throttle_increment(commit=True)
+            return False
+        self.last_t = totp.t()
+        self.drift = totp.drift
+        self.throttle_reset(commit=False)
+        self.set_last_used_timestamp(commit=False)
+        self.save()
+        return True
+
+    def check_token(self, token) -> bool:
+        """Say whether `token` is a code from the app, without using it up."""
+        if not self.verify_is_allowed()[0]:
+            return False
+        if self._matching(token) is None:
+            self.throttle_increment(commit=True)
+            return False
+        return True
+
+    def _matching(self, token) -> TOTP | None:
+        try:
+            token = int(token)
+        except (TypeError, ValueError):
+            return None
+        totp = TOTP(self.bin_key, self.step, self.t0, self.digits, self.drift)
+        totp.time = time.time()
+        return totp if totp.verify(token, self.tolerance, self.last_t + 1) else None
+
+    def get_throttle_factor(self) -> int:
+        return getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)
+
+    @property
+    def config_url(self) -> str:
+        """The otpauth:// address an authenticator app reads from the QR code."""
+        issuer = settings.OTP_TOTP_ISSUER.replace(":", "")
+        label = f"{issuer}:{self.user.get_username()}" if issuer else self.user.get_username()
+        params = {
+            "secret": b32encode(self.bin_key).decode(),
+            "algorithm": "SHA1",
+            "digits": self.digits,
+            "period": self.step,
+        }
+        if issuer:
+            params["issuer"] = issuer
+        return f"otpauth://totp/{quote(label)}?{urlencode(params, quote_via=quote)}"
+
+
+class RecoveryCodeDevice(ThrottlingMixin, Device):
+    """A user's set of single-use recovery codes, kept only as keyed hashes (RecoveryCode)."""
+
+    class Meta(Device.Meta):
+        verbose_name = _("recovery codes")
+        verbose_name_plural = _("recovery codes")
+        constraints = [
+            models.UniqueConstraint(fields=["user"], name="portal_recovery_codes_one_per_user"),
+        ]
+
+    def verify_token(self, token) -> bool:
+        if not self.verify_is_allowed()[0]:
+            return False
+        hashes = RecoveryCode.hashes_of(str(token))
+        # Deleting is the check: of two requests with the same code, only one deletes it.
+        used, _by_model = RecoveryCode.objects.filter(device=self, code_hash__in=hashes).delete()
+        if used:
+            self.throttle_reset(commit=False)
+            self.save()
+            return True
+        self.throttle_increment(commit=True)
+        return False
+
+    def get_throttle_factor(self) -> int:
+        return getattr(settings, "OTP_STATIC_THROTTLE_FACTOR", 1)
+
+
+class RecoveryCode(models.Model):
+    """
+    One unused recovery code, as HMAC-SHA256 of the code under a key derived from SECRET_KEY.
+
+    The codes carry 48 random bits and guesses are throttled, so a fast keyed hash is enough:
+    without the secret key a copy of the database cannot be checked against guesses at all.
+    """
+
+    device = models.ForeignKey(RecoveryCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["device", "code_hash"], name="portal_recovery_code_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"recovery code #{self.pk}"
+
+    HASH_SALT = "portal.RecoveryCode"
+
+    @staticmethod
+    def normalise(code: str) -> str:
+        return "".join(code.split()).replace("-", "").lower()
+
+    @classmethod
+    def hash_of(cls, code: str, secret: str | None = None) -> str:
+        return salted_hmac(
+            cls.HASH_SALT, cls.normalise(code), secret=secret, algorithm="sha256"
+        ).hexdigest()
+
+    @classmethod
+    def hashes_of(cls, code: str) -> list[str]:
+        """The code's hash under the secret key and every fallback key (SECRET_KEY rotation)."""
+        secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+        return [cls.hash_of(code, secret) for secret in secrets]

@@ -152,9 +152,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # The devices are the portal's own (portal.models.AuthenticatorDevice, RecoveryCodeDevice):
+    # django-otp's TOTP and static plugins keep secrets and recovery codes in clear.
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
     "axes",
     "csp",
     "django_countries",

@@ -5,6 +5,7 @@ import segno
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -16,10 +17,9 @@ from django.views import i18n
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_otp import login as otp_login
 
 from . import health, services, twofactor
-from .forms import InviteForm, ListingForm, NewAccountForm, TokenForm
+from .forms import InviteForm, ListingForm, NewAccountForm, SetupForm, TokenForm
 from .models import Invitation, Membership, Organisation, User
 
 
@@ -276,7 +276,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         device = twofactor.verify(request.user, form.cleaned_data["token"])
         if device is not None:
-            otp_login(request, device)
+            twofactor.pass_second_factor(request, device)
             return redirect(_next_url(request))
         form.add_error("token", _("That code is not right, or has expired. Try the current one."))
     return render(
@@ -285,18 +285,31 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@sensitive_post_parameters("token")
+@sensitive_post_parameters("token", "current_token")
 def two_factor_setup(request: HttpRequest) -> HttpResponse:
-    """Set up an authenticator app: scan the code, confirm with a code, keep the recovery codes."""
-    device = twofactor.pending_totp(request.user)
-    form = TokenForm(request.POST or None)
+    """Set up an authenticator app: scan the code, confirm with a code, keep the recovery codes.
+
+    Replacing a second factor needs one in this session first (a password alone reaches only
+    the code page), and then a code from the current app or a recovery code as well.
+    """
+    replacing = twofactor.has_device(request.user)
+    if replacing and not request.user.is_verified():
+        return redirect_to_login(request.get_full_path(), reverse("two_factor_verify"))
+    device = twofactor.pending_authenticator(request.user)
+    form = SetupForm(request.POST or None, replacing=replacing)
     if request.method == "POST" and form.is_valid():
-        codes = twofactor.confirm_totp(device, form.cleaned_data["token"], by=request.user)
-        if codes is not None:
-            otp_login(request, device)
-            request.session[twofactor.SESSION_KEY] = True
+        try:
+            codes = twofactor.confirm_authenticator(
+                device,
+                form.cleaned_data["token"],
+                by=request.user,
+                current_token=form.cleaned_data.get("current_token", ""),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            twofactor.pass_second_factor(request, device)
             return render(request, "portal/recovery_codes.html", {"codes": codes})
-        form.add_error("token", _("That code is not right. Check the time on your phone."))
     qr = segno.make(device.config_url, error="m")
     return render(
         request,
@@ -306,6 +319,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
             "qr_uri": qr.svg_data_uri(scale=5),
             "secret": base64.b32encode(device.bin_key).decode(),
             "required": twofactor.is_required(request.user),
+            "replacing": replacing,
             "next": _next_url(request),
         },
     )
@@ -316,6 +330,8 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
 def recovery_codes_reset(request: HttpRequest) -> HttpResponse:
     if not twofactor.has_device(request.user):
         return redirect("two_factor_setup")
+    if not request.user.is_verified():
+        return redirect_to_login(reverse("two_factor_setup"), reverse("two_factor_verify"))
     codes = twofactor.reset_recovery_codes(request.user)
     return render(request, "portal/recovery_codes.html", {"codes": codes})
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from portal.models import Membership
 from portal.storage import download_response
+from portal.twofactor import verified_required
 from reviews.models import InformationRequest
 
 from . import receipts, services, uploads
@@ -447,6 +448,7 @@ def source_list(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @filing_view
+@verified_required  # shows identity, contact and safety notes: not on a password alone
 def source_edit(request: HttpRequest, reference: str, pk: int | None = None) -> HttpResponse:
     dossier = _draft(request, reference)
     source = get_object_or_404(dossier.sources, pk=pk) if pk else None

@@ -5,11 +5,10 @@ import os
 import pytest
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY, devices_for_user
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from hypothesis import settings as hypothesis_settings
 
 from portal import services
-from portal.models import Membership
+from portal.models import AuthenticatorDevice, Membership
 from tests.factories import OrganisationFactory, UserFactory
 
 # CI replays the same generated inputs every run, so that a landing never depends on luck;
@@ -37,8 +36,10 @@ def client():
 
 
 def with_authenticator(user):
-    """Give `user` a confirmed authenticator app (TOTP device) and return the user."""
-    TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    """Give `user` a confirmed authenticator app, if it has none, and return the user."""
+    AuthenticatorDevice.objects.get_or_create(
+        user=user, confirmed=True, defaults={"name": "Authenticator app"}
+    )
     return user
 
 

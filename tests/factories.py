@@ -3,7 +3,7 @@
 import factory
 from django.contrib.auth.hashers import make_password
 
-from portal.models import Membership, Organisation, User
+from portal.models import AuthenticatorDevice, Membership, Organisation, User
 from submissions import services
 from submissions.models import Dossier, Incident, Regime, Source, Subject, ViolationCategory
 
@@ -36,6 +36,26 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     class Params:
         no_organisation = factory.Trait(membership=None)
+
+    @factory.post_generation
+    def authenticator(self, create, extracted, **kwargs):
+        """
+        Members open witness identities, so they have an authenticator app (portal.twofactor)
+        unless `authenticator=False`; `authenticator=True` gives anyone one. (Made in
+        _after_postgeneration, once the membership exists.)
+        """
+        return extracted
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        super()._after_postgeneration(instance, create, results)
+        wanted = (results or {}).get("authenticator")
+        if not create or wanted is False:
+            return
+        if wanted or instance.memberships.exists():
+            AuthenticatorDevice.objects.get_or_create(
+                user=instance, confirmed=True, defaults={"name": "Authenticator app"}
+            )
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):

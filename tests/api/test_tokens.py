@@ -10,13 +10,13 @@ from api.models import ApiToken
 from portal.models import AuditEvent
 from tests.api.conftest import ApiClient, make_token
 from tests.conftest import with_authenticator
-from tests.factories import DossierFactory
+from tests.factories import DossierFactory, UserFactory
 
 LIST = "/api/v1/dossiers/"
 
 
-def test_the_token_page_sends_a_member_without_a_second_factor_to_set_one_up(client, alice):
-    client.force_login(alice)
+def test_the_token_page_sends_a_member_without_a_second_factor_to_set_one_up(client, org_a):
+    client.force_login(UserFactory(membership__organisation=org_a, authenticator=False))
     response = client.get(reverse("api:token-list"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("two_factor_setup"))

@@ -9,18 +9,19 @@ codes from. Runs against a throw-away database only (the e2e fixture makes one).
 import json
 
 from django.core.management import call_command
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import services
 from portal.management.commands.seed_demo import DEMO_PASSWORD
-from portal.models import User
+from portal.models import AuthenticatorDevice, User
 
-# Fixed authenticator keys (hex, as django-otp stores them): test-only, throw-away database.
+# Fixed authenticator keys (hex): test-only, throw-away database. Every NGO member has one, as
+# members open witness identities (portal.twofactor.can_open_sources).
 KEYS = {
+    "member@demo.example": "6d656d6265726d656d6265726d656d6265726d65",
+    "member@second.example": "7365636f6e647365636f6e647365636f6e647365",
     "reviewer@demo.example": "3132333435363738393031323334353637383930",
     "reviewer2@demo.example": "4142434445464748494a4b4c4d4e4f5051525354",
     "lead@demo.example": "6162636465666768696a6b6c6d6e6f7071727374",
-    # An NGO admin who turned the second factor on (API tokens need it).
     "orgadmin@demo.example": "7a7978777675747372717069686766656463625a",
 }
 
@@ -35,6 +36,8 @@ def build() -> None:
         services.grant_review_role(second, by=None)
     for email, key in KEYS.items():
         user = User.objects.get(email=email)
-        TOTPDevice.objects.filter(user=user).delete()
-        TOTPDevice.objects.create(user=user, name="Authenticator app", key=key, confirmed=True)
+        AuthenticatorDevice.objects.filter(user=user).delete()
+        AuthenticatorDevice.objects.create(
+            user=user, name="Authenticator app", key=key, confirmed=True
+        )
     print(json.dumps({"password": DEMO_PASSWORD, "keys": KEYS}))  # noqa: T201

@@ -9,15 +9,14 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal import twofactor
-from portal.models import AuditEvent
+from portal.models import AuditEvent, AuthenticatorDevice
 from tests.conftest import PortalClient, with_authenticator
 from tests.factories import PASSWORD, UserFactory
 
 
-def current_code(device: TOTPDevice) -> str:
+def current_code(device: AuthenticatorDevice) -> str:
     return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
 
 
@@ -50,10 +49,11 @@ def test_setting_up_an_authenticator_gives_recovery_codes_and_opens_the_review_s
     client = Client()
     sign_in(client, staff)
     client.get(reverse("two_factor_setup"))
-    device = TOTPDevice.objects.get(user=staff, confirmed=False)
+    device = AuthenticatorDevice.objects.get(user=staff, confirmed=False)
 
     response = client.post(reverse("two_factor_setup"), {"token": "000000"})
-    assert "not right" in response.text and not TOTPDevice.objects.get(pk=device.pk).confirmed
+    assert "not right" in response.text
+    assert not AuthenticatorDevice.objects.get(pk=device.pk).confirmed
 
     response = client.post(reverse("two_factor_setup"), {"token": current_code(device)})
     assert response.status_code == 200
@@ -72,7 +72,7 @@ def test_a_reviewer_with_an_authenticator_must_give_a_code_to_reach_admin(rita):
     assert "not right" in response.text
     assert AuditEvent.objects.filter(action="user.two_factor_failed").exists()
 
-    device = TOTPDevice.objects.get(user=rita)
+    device = AuthenticatorDevice.objects.get(user=rita)
     response = client.post(
         reverse("two_factor_verify"),
         {"token": current_code(device), "next": reverse("admin:index")},
@@ -100,16 +100,30 @@ def test_the_review_site_refuses_a_signed_in_but_unverified_staff_member(rita):
     assert response.url.startswith(reverse("two_factor_verify"))
 
 
-def test_ngo_members_need_no_second_factor_until_they_set_one_up(alice):
+def test_ngo_members_open_witness_identities_so_they_need_a_second_factor(org_a):
+    member = UserFactory(membership__organisation=org_a, authenticator=False)
     client = Client()
-    sign_in(client, alice)
-    assert client.get(reverse("submissions:dossier-list")).status_code == 200
+    sign_in(client, member)
+    response = client.get(reverse("submissions:dossier-list"))
+    assert response.url.startswith(reverse("two_factor_setup"))
 
-    with_authenticator(alice)
+    with_authenticator(member)
     later = Client()
-    sign_in(later, alice)
+    sign_in(later, member)
     response = later.get(reverse("submissions:dossier-list"))
     assert response.url.startswith(reverse("two_factor_verify"))
+
+
+def test_people_outside_any_organisation_need_no_second_factor_until_they_set_one_up(db):
+    user = UserFactory(no_organisation=True)
+    client = Client()
+    sign_in(client, user)
+    assert client.get(reverse("home")).status_code == 200
+
+    with_authenticator(user)
+    later = Client()
+    sign_in(later, user)
+    assert later.get(reverse("organisation")).url.startswith(reverse("two_factor_verify"))
 
 
 def test_five_wrong_passwords_lock_the_account_from_that_address(alice):
