@@ -1,8 +1,10 @@
 import base64
 import hashlib
 import hmac
+import importlib
 import json
 import os
+from types import SimpleNamespace
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -327,3 +329,54 @@ def test_postgresql_guards_the_chain_head(alice):
             attempt()
     assert AuditChainHead.objects.get().sequence == 2
     assert audit.verify_chain().ok
+
+
+def _legacy_chain(alice, org_a, count: int) -> None:
+    """Events as the release before the keyed chain wrote them (plain SHA-256, no key id)."""
+    upgrade = importlib.import_module("portal.migrations.0008_audit_keyed_chain_and_guards")
+    for number in range(count):
+        audit.record(actor=alice, action=f"test.{number}", target=org_a)
+    _without_append_only_trigger()
+    previous = audit.GENESIS_HASH
+    for event in AuditEvent.objects.order_by("sequence"):
+        event.previous_hash = previous
+        previous = upgrade._legacy_digest(event, "portal.organisation")
+        AuditEvent.objects.filter(pk=event.pk).update(
+            previous_hash=event.previous_hash, hash=previous, key_id=""
+        )
+    AuditChainHead.objects.filter(pk=1).update(hash=previous)
+
+
+def test_the_upgrade_checks_the_old_chain_and_signs_it(alice, org_a):
+    from django.apps import apps
+
+    upgrade = importlib.import_module("portal.migrations.0008_audit_keyed_chain_and_guards")
+    _legacy_chain(alice, org_a, 3)
+    # The unkeyed chain does not pass any more: no key signs it.
+    assert "names a key that is not configured" in audit.verify_chain().problem
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    upgrade.sign_existing_chain(apps, _schema_editor())
+    report = audit.verify_chain()
+    assert report.ok and report.checked == 3
+
+
+def test_the_upgrade_refuses_a_broken_old_chain(alice, org_a):
+    from django.apps import apps
+
+    upgrade = importlib.import_module("portal.migrations.0008_audit_keyed_chain_and_guards")
+    _legacy_chain(alice, org_a, 3)
+    AuditEvent.objects.filter(sequence=2).update(action="test.forged")
+    with pytest.raises(RuntimeError, match="broken at event #2"):
+        upgrade.sign_existing_chain(apps, _schema_editor())
+
+
+def _schema_editor():
+    """What the migration uses of a schema editor, inside the test's transaction."""
+
+    def execute(sql, params=()):
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+
+    return SimpleNamespace(connection=connection, execute=execute)
