@@ -299,8 +299,13 @@ def write_checkpoint() -> Checkpoint:
     if settings.AUDIT_TSA_URL:
         from . import timestamps
 
-        token = timestamps.request_token(settings.AUDIT_TSA_URL, payload)
-        storage.save(saved.removesuffix(".json") + ".tsr", ContentFile(token))
+        try:
+            token = timestamps.request_token(settings.AUDIT_TSA_URL, payload)
+        except (OSError, timestamps.TimestampError):
+            # The checkpoint stands without it; the next one asks again.
+            log.exception("No RFC 3161 timestamp for audit checkpoint %s", saved)
+        else:
+            storage.save(saved.removesuffix(".json") + ".tsr", ContentFile(token))
     log.info("Audit checkpoint %s: %s events", saved, report.checked)
     return Checkpoint(saved, report.checked, report.last_hash, report.checked, body["created_at"])
 
