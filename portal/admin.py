@@ -3,8 +3,104 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import twofactor
+from . import audit, twofactor
 from .models import AuditEvent, AuthenticatorDevice, Invitation, Membership, Organisation, User
+
+
+class AuditedAdminMixin:
+    """
+    Record in the audit log every addition, change and deletion made through this ModelAdmin,
+    with the before and after values of `audit_fields` (never secrets such as device keys or
+    password hashes). Django admin calls these log_* hooks inside the change's transaction.
+    """
+
+    audit_fields: list[str] = []
+
+    def audit_snapshot(self, obj) -> dict:
+        snapshot = {}
+        for name in self.audit_fields:
+            field = obj._meta.get_field(name)
+            if field.many_to_many:
+                snapshot[name] = sorted(str(o) for o in getattr(obj, name).all()) if obj.pk else []
+            else:
+                value = getattr(obj, name)
+                snapshot[name] = value if isinstance(value, bool | int | None) else str(value)
+        return snapshot
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            obj._audit_before = self.audit_snapshot(obj)  # as stored, before the form changes it
+        return obj
+
+    def _audit(self, request, obj, verb: str, message, *, before=None, after=None) -> None:
+        data = {"via": "admin", "model": obj._meta.label_lower}
+        if message:
+            data["changes"] = message
+        if before is not None and after is not None:
+            changed = sorted(k for k in after if before.get(k) != after.get(k))
+            data["before"] = {k: before.get(k) for k in changed}
+            data["after"] = {k: after[k] for k in changed}
+        elif after is not None:
+            data["after"] = after
+        elif before is not None:
+            data["before"] = before
+        audit.record(
+            actor=request.user, action=f"{obj._meta.model_name}.{verb}", target=obj, data=data
+        )
+
+    def log_addition(self, request, obj, message):
+        entry = super().log_addition(request, obj, message)
+        self._audit(request, obj, "added_in_admin", message, after=self.audit_snapshot(obj))
+        return entry
+
+    def log_change(self, request, obj, message):
+        entry = super().log_change(request, obj, message)
+        before = getattr(obj, "_audit_before", None)
+        self._audit(
+            request,
+            obj,
+            "changed_in_admin",
+            message,
+            before=before,
+            after=self.audit_snapshot(obj) if before is not None else None,
+        )
+        if before is not None:
+            obj._audit_before = self.audit_snapshot(obj)  # a second change in the same request
+        return entry
+
+    def log_deletions(self, request, queryset):
+        entries = super().log_deletions(request, queryset)
+        for obj in queryset:
+            self._audit(request, obj, "deleted_in_admin", "", before=self.audit_snapshot(obj))
+        return entries
+
+
+def audit_admin_changes(site) -> None:
+    """
+    Make the admins of groups and of every two-factor device model (whichever plugin or app
+    registered them) audited, once every app's admin module is loaded (PortalAdminConfig).
+    """
+    from django.contrib.auth.models import Group
+    from django_otp.models import Device
+
+    for model, model_admin in list(site._registry.items()):
+        if isinstance(model_admin, AuditedAdminMixin):
+            continue
+        if model is Group:
+            fields = ["name", "permissions"]
+        elif issubclass(model, Device):
+            names = {f.name for f in model._meta.get_fields()}
+            fields = [n for n in ("user", "name", "confirmed") if n in names]
+        else:
+            continue
+        audited = type(
+            f"Audited{type(model_admin).__name__}",
+            (AuditedAdminMixin, type(model_admin)),
+            {"audit_fields": fields, "__module__": __name__},
+        )
+        site.unregister(model)
+        site.register(model, audited)
 
 
 class MembershipInline(admin.TabularInline):
@@ -14,7 +110,17 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
+    audit_fields = [
+        "email",
+        "full_name",
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "groups",
+        "user_permissions",
+    ]
+
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active", "last_login"]
     list_filter = ["is_staff", "is_superuser", "is_active", "groups"]
@@ -59,7 +165,19 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_fields = ["name", "slug", "country", "website", "listed_publicly"]
+
+    def audit_snapshot(self, obj) -> dict:
+        snapshot = super().audit_snapshot(obj)
+        # Memberships are edited here (the inline): who belongs, with which role.
+        snapshot["memberships"] = (
+            sorted(f"{m.user} ({m.role})" for m in obj.memberships.select_related("user"))
+            if obj.pk
+            else []
+        )
+        return snapshot
+
     list_display = ["name", "slug", "country", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -125,7 +243,7 @@ class InvitationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuthenticatorDevice)
-class AuthenticatorDeviceAdmin(admin.ModelAdmin):
+class AuthenticatorDeviceAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Who has an authenticator app, and since when; never the secret. Reset on the user."""
 
     list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
@@ -134,6 +252,7 @@ class AuthenticatorDeviceAdmin(admin.ModelAdmin):
     search_fields = ["user__email"]
     fields = ["user", "name", "confirmed", "created_at", "last_used_at"]
     readonly_fields = fields
+    audit_fields = ["user", "name", "confirmed"]
 
     def has_add_permission(self, request):
         return False

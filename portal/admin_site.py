@@ -12,3 +12,9 @@ class PortalAdminSite(admin.AdminSite):
 
 class PortalAdminConfig(AdminConfig):
     default_site = "portal.admin_site.PortalAdminSite"
+
+    def ready(self):
+        super().ready()  # loads every app's admin module
+        from portal.admin import audit_admin_changes
+
+        audit_admin_changes(admin.site)

@@ -1,21 +1,53 @@
 """
-The audit log: record() appends a hash-chained event; verify_chain() checks the whole chain.
+The audit log: record() appends a keyed, hash-chained event; verify_chain() checks the whole
+chain; write_checkpoint() anchors its head outside the database.
 
 Every state change in the portal calls record() inside the same transaction as the change.
+
+Each event carries HMAC-SHA256(key, previous event's hash + its own content), with a key from
+AUDIT_HMAC_KEYS (the environment or a file, never the database) whose id the event records. So
+someone who can write to the database but does not hold the key cannot alter, remove or insert
+an event and re-chain the rest. What such a person can still do is cut the tail off and move the
+chain's head back: the checkpoints catch that. A checkpoint (last event, its hash, the count, the
+time), signed with the HMAC key and optionally Ed25519, is written daily to a store outside the
+database (settings.STORAGES["audit_anchor"]); verification checks the chain against every one.
 """
 
+import base64
 import hashlib
+import hmac
 import json
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
 from .models import AuditChainHead, AuditEvent
 
+log = logging.getLogger(__name__)
+
 GENESIS_HASH = "0" * 64
+CHECKPOINT_FORMAT = "portal-audit-checkpoint/1"
+CHECKPOINT_PREFIX = "checkpoint-"
+# Rows fetched per round trip while verifying (a server-side cursor on PostgreSQL).
+VERIFY_CHUNK_SIZE = 10_000
+
+_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _keys() -> dict[str, bytes]:
+    return dict(settings.AUDIT_HMAC_KEYS)
+
+
+def _signing_key() -> tuple[str, bytes]:
+    return settings.AUDIT_HMAC_KEYS[0]
 
 
 def record(*, actor, action: str, target=None, data: dict | None = None) -> AuditEvent:
@@ -23,44 +55,74 @@ def record(*, actor, action: str, target=None, data: dict | None = None) -> Audi
     # Store the data as JSON will give it back, so that the hash can be recomputed from the row.
     data = json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))
     user = actor if actor is not None and actor.is_authenticated else None
+    key_id, key = _signing_key()
     with transaction.atomic():
         head = AuditChainHead.objects.select_for_update().get(pk=1)
+        target_type = ContentType.objects.get_for_model(target) if target is not None else None
         event = AuditEvent(
             sequence=head.sequence + 1,
             created_at=timezone.now(),
             actor=user,
             actor_label=str(user) if user else "system",
             action=action,
-            target_type=ContentType.objects.get_for_model(target) if target is not None else None,
+            target_type=target_type,
             target_id=str(target.pk) if target is not None else "",
             target_label=str(target)[:200] if target is not None else "",
             data=data,
             previous_hash=head.hash,
+            key_id=key_id,
         )
-        event.hash = _digest(event)
+        event.hash = digest(
+            hmac.new(key, digestmod=hashlib.sha256),
+            event.previous_hash,
+            event.sequence,
+            event.created_at,
+            event.actor_id,
+            event.actor_label,
+            event.action,
+            f"{target_type.app_label}.{target_type.model}" if target_type else "",
+            event.target_id,
+            event.target_label,
+            event.data,
+        )
         event.save()
         head.sequence, head.hash = event.sequence, event.hash
         head.save(update_fields=["sequence", "hash"])
     return event
 
 
-def _digest(event: AuditEvent) -> str:
-    target_type = (
-        ContentType.objects.get_for_id(event.target_type_id) if event.target_type_id else None
+def digest(
+    mac,
+    previous_hash: str,
+    sequence: int,
+    created_at: datetime,
+    actor_id,
+    actor_label: str,
+    action: str,
+    target_type: str,
+    target_id: str,
+    target_label: str,
+    data,
+) -> str:
+    """
+    The chain hash of one event: `mac` is a fresh HMAC-SHA256 object of the event's key (a
+    copy of a keyed one, which spares re-deriving the key for every row).
+    """
+    content = _dumps(
+        [
+            sequence,
+            created_at.isoformat(),
+            actor_id,
+            actor_label,
+            action,
+            target_type,
+            target_id,
+            target_label,
+            data,
+        ]
     )
-    content = {
-        "sequence": event.sequence,
-        "created_at": event.created_at.isoformat(),
-        "actor": event.actor_id,
-        "actor_label": event.actor_label,
-        "action": event.action,
-        "target_type": f"{target_type.app_label}.{target_type.model}" if target_type else "",
-        "target_id": event.target_id,
-        "target_label": event.target_label,
-        "data": event.data,
-    }
-    payload = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256((event.previous_hash + payload).encode()).hexdigest()
+    mac.update(f"{previous_hash}\n{content}".encode())
+    return mac.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -68,24 +130,233 @@ class ChainReport:
     ok: bool
     checked: int
     problem: str = ""
+    last_hash: str = GENESIS_HASH
+    checkpoints: int = 0
 
 
-def verify_chain() -> ChainReport:
-    """Recompute every hash in order; report the first event that does not fit."""
+@dataclass(frozen=True)
+class Checkpoint:
+    name: str
+    sequence: int
+    hash: str
+    count: int
+    created_at: str
+
+
+@dataclass
+class _Checkpoints:
+    valid: list[Checkpoint] = field(default_factory=list)
+    problem: str = ""
+
+
+def verify_chain(*, with_checkpoints: bool = True) -> ChainReport:
+    """
+    Recompute every event's HMAC in order, then compare with the head and every checkpoint;
+    report the first thing that does not fit. Streams plain tuples: no model instances.
+    """
+    anchors = _read_checkpoints() if with_checkpoints else _Checkpoints()
+    if anchors.problem:
+        return ChainReport(False, 0, anchors.problem)
+    expected = {}
+    for checkpoint in anchors.valid:
+        expected.setdefault(checkpoint.sequence, checkpoint)
+    macs = {key_id: hmac.new(key, digestmod=hashlib.sha256) for key_id, key in _keys().items()}
+    content_types = {
+        pk: f"{app_label}.{model}"
+        for pk, app_label, model in ContentType.objects.values_list("pk", "app_label", "model")
+    }
+    rows = (
+        AuditEvent.objects.order_by("sequence")
+        .values_list(
+            "sequence",
+            "created_at",
+            "actor_id",
+            "actor_label",
+            "action",
+            "target_type_id",
+            "target_id",
+            "target_label",
+            "data",
+            "previous_hash",
+            "hash",
+            "key_id",
+        )
+        .iterator(chunk_size=VERIFY_CHUNK_SIZE)
+    )
     expected_sequence, previous_hash, checked = 1, GENESIS_HASH, 0
-    for event in AuditEvent.objects.order_by("sequence").iterator(chunk_size=2000):
-        if event.sequence != expected_sequence:
-            return ChainReport(
-                False, checked, f"event #{expected_sequence} is missing (found #{event.sequence})"
+
+    def broken(problem: str) -> ChainReport:
+        return ChainReport(False, checked, problem, previous_hash, len(anchors.valid))
+
+    for (
+        sequence,
+        created_at,
+        actor_id,
+        actor_label,
+        action,
+        target_type_id,
+        target_id,
+        target_label,
+        data,
+        event_previous_hash,
+        event_hash,
+        key_id,
+    ) in rows:
+        if sequence != expected_sequence:
+            return broken(f"event #{expected_sequence} is missing (found #{sequence})")
+        if event_previous_hash != previous_hash:
+            return broken(f"event #{sequence} does not follow its predecessor")
+        mac = macs.get(key_id)
+        if mac is None:
+            return broken(f"event #{sequence} names a key that is not configured ({key_id!r})")
+        computed = digest(
+            mac.copy(),
+            previous_hash,
+            sequence,
+            created_at,
+            actor_id,
+            actor_label,
+            action,
+            content_types.get(target_type_id, "") if target_type_id else "",
+            target_id,
+            target_label,
+            data,
+        )
+        if computed != event_hash:
+            return broken(f"event #{sequence} was altered")
+        if sequence in expected and expected[sequence].hash != event_hash:
+            checkpoint = expected[sequence]
+            return broken(f"event #{sequence} is not the one checkpoint {checkpoint.name} recorded")
+        previous_hash, expected_sequence, checked = event_hash, sequence + 1, checked + 1
+    for checkpoint in anchors.valid:
+        if checkpoint.sequence > checked or checkpoint.count > checked:
+            return broken(
+                f"events after #{checked} were removed: checkpoint {checkpoint.name} "
+                f"({checkpoint.created_at}) records {checkpoint.count} events"
             )
-        if event.previous_hash != previous_hash:
-            return ChainReport(
-                False, checked, f"event #{event.sequence} does not follow its predecessor"
-            )
-        if _digest(event) != event.hash:
-            return ChainReport(False, checked, f"event #{event.sequence} was altered")
-        previous_hash, expected_sequence, checked = event.hash, event.sequence + 1, checked + 1
     head = AuditChainHead.objects.get(pk=1)
     if (head.sequence, head.hash) != (checked, previous_hash):
-        return ChainReport(False, checked, f"events after #{checked} were removed")
-    return ChainReport(True, checked)
+        # The head is written in the same transaction as each event: a head ahead of the last
+        # event means events were removed; behind it, that it was moved back.
+        return broken(
+            f"events after #{checked} were removed"
+            if head.sequence > checked
+            else f"the chain's head was moved (#{head.sequence}, events go to #{checked})"
+        )
+    return ChainReport(True, checked, "", previous_hash, len(anchors.valid))
+
+
+# Checkpoints: the chain's head anchored outside the database.
+
+
+def anchor_storage():
+    return storages["audit_anchor"]
+
+
+def _checkpoint_body(sequence: int, hash_: str, count: int, created_at: str, key_id: str) -> dict:
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "sequence": sequence,
+        "hash": hash_,
+        "count": count,
+        "created_at": created_at,
+        "key_id": key_id,
+    }
+
+
+def _ed25519_private_key():
+    if not settings.AUDIT_CHECKPOINT_SIGNING_KEY:
+        return None
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    key = load_pem_private_key(settings.AUDIT_CHECKPOINT_SIGNING_KEY.encode(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("AUDIT_CHECKPOINT_SIGNING_KEY must be an Ed25519 private key (PEM).")
+    return key
+
+
+def write_checkpoint() -> Checkpoint:
+    """
+    Verify the chain, then write a signed checkpoint of its last event to the anchor store.
+    Refuses to anchor a broken chain (that would vouch for the damage).
+    """
+    report = verify_chain()
+    if not report.ok:
+        raise ValueError(f"The audit chain is broken, no checkpoint written: {report.problem}")
+    key_id, key = _signing_key()
+    now = timezone.now()
+    body = _checkpoint_body(
+        report.checked, report.last_hash, report.checked, now.isoformat(), key_id
+    )
+    payload = _dumps(body).encode()
+    signed = {**body, "hmac": hmac.new(key, payload, hashlib.sha256).hexdigest()}
+    if private_key := _ed25519_private_key():
+        signed["ed25519"] = base64.b64encode(private_key.sign(payload)).decode()
+    name = f"{CHECKPOINT_PREFIX}{report.checked:012d}-{now:%Y%m%dT%H%M%S%fZ}.json"
+    storage = anchor_storage()
+    saved = storage.save(name, ContentFile(json.dumps(signed, indent=2).encode() + b"\n"))
+    if settings.AUDIT_TSA_URL:
+        from . import timestamps
+
+        try:
+            token = timestamps.request_token(settings.AUDIT_TSA_URL, payload)
+        except (OSError, timestamps.TimestampError):
+            # The checkpoint stands without it; the next one asks again.
+            log.exception("No RFC 3161 timestamp for audit checkpoint %s", saved)
+        else:
+            storage.save(saved.removesuffix(".json") + ".tsr", ContentFile(token))
+    log.info("Audit checkpoint %s: %s events", saved, report.checked)
+    return Checkpoint(saved, report.checked, report.last_hash, report.checked, body["created_at"])
+
+
+def _read_checkpoints() -> _Checkpoints:
+    """Every checkpoint in the anchor store, each checked against its signatures."""
+    storage = anchor_storage()
+    try:
+        _dirs, files = storage.listdir("")
+    except FileNotFoundError:
+        return _Checkpoints()
+    keys = _keys()
+    private_key = _ed25519_private_key()
+    public_key = private_key.public_key() if private_key else None
+    found = _Checkpoints()
+    for name in sorted(files):
+        if not (name.startswith(CHECKPOINT_PREFIX) and name.endswith(".json")):
+            continue
+        try:
+            with storage.open(name, "rb") as handle:
+                signed = json.loads(handle.read())
+            body = _checkpoint_body(
+                int(signed["sequence"]),
+                str(signed["hash"]),
+                int(signed["count"]),
+                str(signed["created_at"]),
+                str(signed["key_id"]),
+            )
+            if signed.get("format") != CHECKPOINT_FORMAT:
+                raise ValueError("unknown format")
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            found.problem = f"checkpoint {name} cannot be read ({error})"
+            return found
+        key = keys.get(body["key_id"])
+        if key is None:
+            found.problem = f"checkpoint {name} names a key that is not configured"
+            return found
+        payload = _dumps(body).encode()
+        mac = hmac.new(key, payload, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(mac, str(signed.get("hmac", ""))):
+            found.problem = f"checkpoint {name} has a bad signature"
+            return found
+        if public_key is not None and "ed25519" in signed:
+            from cryptography.exceptions import InvalidSignature
+
+            try:
+                public_key.verify(base64.b64decode(signed["ed25519"]), payload)
+            except (InvalidSignature, ValueError):
+                found.problem = f"checkpoint {name} has a bad Ed25519 signature"
+                return found
+        found.valid.append(
+            Checkpoint(name, body["sequence"], body["hash"], body["count"], body["created_at"])
+        )
+    return found

@@ -164,9 +164,10 @@ class AuditEvent(models.Model):
     """
     One thing that happened, append-only: who did what to which object, and when.
 
-    Each row carries the SHA-256 of its content and of the row before it, so that a changed,
-    removed or inserted row breaks the chain (`manage.py verify_audit_log`). Written only by
-    `portal.audit.record()`.
+    Each row carries an HMAC-SHA256 of its content and of the row before it, made with a key
+    that is not in the database (AUDIT_HMAC_KEYS; `key_id` names which), so that a changed,
+    removed or inserted row breaks the chain (`manage.py verify_audit_log`) and nobody without
+    the key can re-chain it. Written only by `portal.audit.record()`.
     """
 
     sequence = models.PositiveBigIntegerField(unique=True, editable=False)
@@ -184,6 +185,7 @@ class AuditEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
     previous_hash = models.CharField(max_length=64, editable=False)
     hash = models.CharField(max_length=64, unique=True, editable=False)
+    key_id = models.CharField(max_length=16, editable=False, default="")
 
     class Meta:
         ordering = ["-sequence"]

@@ -133,6 +133,36 @@ FIELD_ENCRYPTION_KEYS = [
     if key.strip()
 ]
 
+
+def audit_hmac_keys(value: str) -> list[tuple[str, bytes]]:
+    """
+    Parse AUDIT_HMAC_KEYS: comma-separated "id:secret" pairs, newest first. The first signs new
+    audit events; every one verifies the events that name its id (rotation: put a new key
+    first, keep the old ones for as long as their events must be verified).
+    """
+    keys = []
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        key_id, _, key = item.strip().partition(":")
+        if not key_id.isalnum() or len(key_id) > 16 or len(key) < 32:
+            raise ImproperlyConfigured(
+                "AUDIT_HMAC_KEYS must be comma-separated id:secret pairs: an id of at most 16 "
+                "letters or digits and a secret of at least 32 characters."
+            )
+        keys.append((key_id, key.encode()))
+    if not keys or len({key_id for key_id, _ in keys}) != len(keys):
+        raise ImproperlyConfigured("AUDIT_HMAC_KEYS needs at least one key, each id once.")
+    return keys
+
+
+# Keys of the audit log's chain (HMAC-SHA256), kept out of the database so that someone who
+# can write to it cannot re-chain the log. Newest first; each event records its key's id.
+AUDIT_HMAC_KEYS = audit_hmac_keys(
+    secret("AUDIT_HMAC_KEYS", lambda: f"k{secrets.token_hex(4)}:{secrets.token_urlsafe(48)}")
+)
+
+
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else []
 )
@@ -572,3 +602,38 @@ DESIGNATION_LIST_URLS = env.dict("DESIGNATION_LIST_URLS", default={})
 # --- Transparency (transparency/, issue #11) --------------------------------------------------
 # Public counts below this are shown as "fewer than N" (with secondary suppression).
 TRANSPARENCY_THRESHOLD = env.int("TRANSPARENCY_THRESHOLD", default=5)
+
+# --- Audit log anchoring (issue #18) ----------------------------------------------------------
+# Signed checkpoints of the audit chain's head, written daily to a store that the database's
+# users cannot reach: PORTAL_AUDIT_ANCHOR_DIR (a folder, e.g. a mount of another machine), else
+# the object store under AUDIT_ANCHOR_PREFIX when a bucket is configured, else the data folder.
+# `verify_audit_log` checks the chain against every checkpoint there.
+if anchor_dir := env.str("PORTAL_AUDIT_ANCHOR_DIR", default=""):
+    STORAGES["audit_anchor"] = {
+        "BACKEND": "portal.storage.PrivateFileSystemStorage",
+        "OPTIONS": {"location": anchor_dir},
+    }
+elif bucket:
+    STORAGES["audit_anchor"] = {
+        "BACKEND": "portal.storage.ObjectStorage",
+        "OPTIONS": {
+            **default_storage["OPTIONS"],
+            "location": env.str("AUDIT_ANCHOR_PREFIX", default="audit-checkpoints"),
+        },
+    }
+else:
+    STORAGES["audit_anchor"] = {
+        "BACKEND": "portal.storage.PrivateFileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "audit-checkpoints")},
+    }
+# Optional: an Ed25519 private key (PEM, or its file with _FILE) that also signs checkpoints,
+# so that anyone holding only the public key can check them; and an RFC 3161 timestamp
+# authority whose token is kept beside each checkpoint.
+AUDIT_CHECKPOINT_SIGNING_KEY = env.str("AUDIT_CHECKPOINT_SIGNING_KEY", default="")
+if signing_key_file := env.str("AUDIT_CHECKPOINT_SIGNING_KEY_FILE", default=""):
+    AUDIT_CHECKPOINT_SIGNING_KEY = Path(signing_key_file).read_text()
+AUDIT_TSA_URL = env.str("AUDIT_TSA_URL", default="")
+CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
+    "task": "portal.tasks.write_audit_checkpoint",
+    "schedule": 60 * 60 * 24,
+}

@@ -45,14 +45,43 @@ def with_authenticator(user):
 
 @pytest.fixture(autouse=True)
 def _private_storage(settings, tmp_path):
-    """Give every test its own private file store."""
+    """Give every test its own private file store (and store of audit checkpoints)."""
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
             "BACKEND": "portal.storage.PrivateFileSystemStorage",
             "OPTIONS": {"location": str(tmp_path / "private")},
         },
+        "audit_anchor": {
+            "BACKEND": "portal.storage.PrivateFileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "audit-checkpoints")},
+        },
     }
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_past_the_audit_guards():
+    """
+    On PostgreSQL the audit tables refuse TRUNCATE (portal migration 0008), which is how Django
+    empties the database after a transactional test. The test database's superuser flushes in
+    replica mode, where those triggers do not fire; nothing else changes.
+    """
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        with self.connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+        try:
+            original(self, sql_list)
+        finally:
+            with self.connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
+    yield
+    DatabaseOperations.execute_sql_flush = original
 
 
 @pytest.fixture

@@ -4,7 +4,10 @@ from portal import audit
 
 
 class Command(BaseCommand):
-    help = "Recompute the audit log's hash chain end to end; exit non-zero if it is broken."
+    help = (
+        "Recompute the audit log's keyed hash chain end to end and check it against every "
+        "checkpoint in the anchor store; exit non-zero if anything does not fit."
+    )
 
     def handle(self, *args, **options):
         report = audit.verify_chain()
@@ -12,4 +15,9 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Audit log is broken after {report.checked} good events: {report.problem}."
             )
-        self.stdout.write(self.style.SUCCESS(f"Audit log intact: {report.checked} events."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Audit log intact: {report.checked} events, "
+                f"consistent with {report.checkpoints} checkpoints."
+            )
+        )
