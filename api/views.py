@@ -505,7 +505,9 @@ class EvidenceViewSet(DossierChild, viewsets.ModelViewSet):
         if evidence.malware_warning and request.query_params.get("confirm") != "1":
             raise Flagged(evidence.malware_warning)
         filing.record_evidence_download(evidence, by=request.user)
-        return download_response(evidence.file, filename=evidence.original_name)
+        return download_response(
+            evidence.file, filename=evidence.original_name, detected_type=evidence.content_type
+        )
 
 
 class Flagged(APIException):

@@ -1063,7 +1063,9 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         )
         services.record_evidence_download(evidence, by=request.user)
         return download_response(
-            evidence.file, filename=evidence.original_name or f"exhibit-{evidence.pk}"
+            evidence.file,
+            filename=evidence.original_name or f"exhibit-{evidence.pk}",
+            detected_type=evidence.content_type,
         )
 
     def evidence_thumbnail_view(self, request, object_id, evidence_id):

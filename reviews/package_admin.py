@@ -354,8 +354,15 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
             data={"version": number, "file": kind},
         )
         names = {"pdf": "brief.pdf", "manifest": "manifest.json", "bundle": "bundle.zip"}
+        types = {
+            "pdf": "application/pdf",
+            "manifest": "application/json",
+            "bundle": "application/zip",
+        }
         return download_response(
-            files[kind], filename=f"{package.reference}-v{number}-{names[kind]}"
+            files[kind],
+            filename=f"{package.reference}-v{number}-{names[kind]}",
+            detected_type=types[kind],
         )
 
     def exhibits_csv_view(self, request, object_id):

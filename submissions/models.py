@@ -557,6 +557,21 @@ class Evidence(models.Model):
         blank=True,
         help_text=_("Why this file may be malicious; kept as evidence, downloaded with a warning."),
     )
+    bundle_override_at = models.DateTimeField(
+        _("allowed in bundles at"),
+        null=True,
+        blank=True,
+        help_text=_("A lead reviewer let this flagged file go into government bundles."),
+    )
+    bundle_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("allowed in bundles by"),
+    )
+    bundle_override_reason = models.TextField(_("why it may go into bundles"), blank=True)
     thumbnail = models.FileField(upload_to="thumbnails/", max_length=200, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -579,6 +594,16 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return self.original_name or self.url or f"Exhibit {self.pk}"
+
+    @property
+    def is_flagged(self) -> bool:
+        """A check found that the file may be malicious (it is kept, and shown with a warning)."""
+        return bool(self.malware_warning)
+
+    @property
+    def ships_in_bundles(self) -> bool:
+        """The file goes into a government bundle: it is not flagged, or a lead overrode."""
+        return not self.is_flagged or self.bundle_override_at is not None
 
     @property
     def grade(self) -> str:
