@@ -12,7 +12,7 @@ from reviews import services
 from submissions import services as submission_services
 from submissions.models import Dossier, Evidence
 from submissions.uploads import uploaded_from_bytes
-from tests.reviews.test_packages import render
+from tests.reviews.test_packages import pdf_text, render
 from tests.submissions import hostile
 
 
@@ -66,6 +66,8 @@ def test_a_flagged_file_stays_out_of_the_bundle_and_the_manifest_says_so(
     assert not any(name.endswith("statement.pdf") and entry["number"] in name for name in names)
     assert len([n for n in names if n.startswith("exhibits/")]) == 2  # the two clean files
     assert all(e["flagged"] is None for e in manifest["exhibits"] if e is not entry)
+    with version.pdf.open("rb") as pdf:
+        assert "not included in the bundle" in " ".join(pdf_text(pdf.read()).split())
 
 
 def test_a_lead_reviewer_lets_a_flagged_file_in_with_a_reason_audited_and_marked(
@@ -131,3 +133,17 @@ def test_a_lead_reviewer_overrides_from_the_review_site(client, flagged, lena):
     assert response.status_code == 302
     flagged.refresh_from_db()
     assert flagged.bundle_override_by == lena and flagged.ships_in_bundles
+
+
+def test_the_package_exhibit_list_names_the_flag_and_keeps_the_file_out(
+    client, package, flagged, lena
+):
+    import csv
+    import io
+
+    client.force_login(lena)
+    response = client.get(reverse("admin:reviews_package_exhibits_csv", args=[package.pk]))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    row = next(r for r in rows if r["sha256"] == flagged.sha256)
+    assert row["may_be_harmful"] == flagged.malware_warning and row["file_in_bundle"] == "no"
+    assert {r["file_in_bundle"] for r in rows if r is not row} == {"yes"}
