@@ -293,7 +293,19 @@ class SourceSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["id", "created_at"]
-        extra_kwargs = {"pseudonym": {"required": False, "allow_blank": True}}
+        extra_kwargs = {
+            "pseudonym": {"required": False, "allow_blank": True},
+            **{
+                name: {
+                    "help_text": (
+                        "Returned only to a token with the witness identities scope, and each "
+                        "read is audited. Any write token may send it for a new source; "
+                        "changing it on an existing source needs that scope."
+                    )
+                }
+                for name in IDENTITY_FIELDS
+            },
+        }
         # The pseudonym's uniqueness per dossier is checked by the service.
         validators = []
 

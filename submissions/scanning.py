@@ -16,7 +16,6 @@ import zipfile
 from django.conf import settings
 from oletools.olevba import VBA_Parser
 from pypdf import PdfReader
-from pypdf.errors import PyPdfError
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
 
 logger = logging.getLogger(__name__)
@@ -117,7 +116,8 @@ def pdf_active_content(file) -> str:
         found |= _pdf_object_findings(file)
     except _Unreadable as error:
         problem = str(error)
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
+    except Exception as error:  # noqa: BLE001 - whatever breaks the parser, the file is unchecked
+        # (the raw look above already read every byte, so this is the file, not the store)
         logger.info("PDF not parsed: %r", error)
         problem = "PDF that could not be parsed"
     parts = []
@@ -270,6 +270,9 @@ def office_macros(file) -> str:
                 return "Office document that could not be checked"
             try:
                 macros = parser.detect_macros()
+            except Exception as error:  # noqa: BLE001 - oletools raises bare Exceptions
+                logger.info("Office document not parsed: %r", error)
+                return "Office document that could not be checked"
             finally:
                 parser.close()
     return "Office document with macros" if macros else ""
