@@ -147,3 +147,24 @@ def test_the_package_exhibit_list_names_the_flag_and_keeps_the_file_out(
     row = next(r for r in rows if r["sha256"] == flagged.sha256)
     assert row["may_be_harmful"] == flagged.malware_warning and row["file_in_bundle"] == "no"
     assert {r["file_in_bundle"] for r in rows if r is not row} == {"yes"}
+
+
+def test_a_file_whose_scan_never_ran_is_scanned_before_it_can_ship(
+    package, approved, alice, lena, django_capture_on_commit_callbacks
+):
+    dossier, _persons, _exhibits = approved
+    Dossier.objects.filter(pk=dossier.pk).update(status="draft")
+    lost = submission_services.attach_evidence_file(  # its scan task was never run
+        dossier,
+        by=alice,
+        upload=uploaded_from_bytes(hostile.pdf_with_open_action(), "notice.pdf"),
+        details={},
+    )
+    Dossier.objects.filter(pk=dossier.pk).update(status="approved")
+    assert Evidence.objects.get(pk=lost.pk).scanned_at is None
+
+    version = render(package, lena, django_capture_on_commit_callbacks)
+    _names, manifest = bundle_of(version)
+    lost.refresh_from_db()
+    assert lost.malware_warning == "PDF with active content: OpenAction (URI)"
+    assert entry_for(manifest, lost)["file"] is None
