@@ -4,9 +4,9 @@ from django.db import migrations
 
 FIELDS = {
     "dossier": ["title"],
-    "subject": ["name", "name_original"],
-    "incident": ["title"],
-    "positionheld": ["title"],
+    "subject": ["name", "name_original", "birth_place"],
+    "incident": ["title", "place"],
+    "positionheld": ["title", "organisation"],
     "source": ["pseudonym"],
     "evidence": ["posted_by"],
 }

@@ -98,3 +98,26 @@ def test_an_exhibit_description_and_an_incident_title_are_neutralised(alice, dos
     stored = Evidence.objects.get(pk=evidence.pk)
     assert (stored.description, stored.posted_by) == ("Ruling of the court", "Anon")
     assert Evidence.objects.filter(description="Ruling\u202e of the court").exists()
+
+
+def test_names_stored_before_the_change_are_cleaned_by_the_migration(alice, dossier):
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    from tests.factories import SubjectFactory
+
+    subject = SubjectFactory(dossier=dossier, name="Ivan Petrov", aliases=["I. Petrov"])
+    with connection.cursor() as cursor:  # as an older version of the portal stored it
+        cursor.execute(
+            "UPDATE submissions_subject SET name = %s, birth_place = %s WHERE id = %s",
+            [SPOOFED, "Ka\u200bzan", subject.pk],
+        )
+    assert Subject.objects.values_list("name", flat=True).get(pk=subject.pk) == SPOOFED
+
+    migration = importlib.import_module("submissions.migrations.0009_neutralise_existing_names")
+    migration.neutralise(apps, None)
+
+    cleaned = Subject.objects.values("name", "birth_place").get(pk=subject.pk)
+    assert cleaned == {"name": "vorteP navI", "birth_place": "Kazan"}
