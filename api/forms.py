@@ -17,6 +17,15 @@ class TokenForm(forms.Form):
         initial=ApiToken.Scope.READ,
         widget=forms.RadioSelect,
     )
+    identities = forms.BooleanField(
+        label=_("Witness identities"),
+        required=False,
+        help_text=_(
+            "Also read sources' real names, contact details and safety notes, and change them. "
+            "Leave this off unless the system needs them: every read is recorded in the audit "
+            "log."
+        ),
+    )
     days = forms.IntegerField(
         label=_("Valid for (days)"),
         min_value=1,

@@ -36,6 +36,14 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=16, unique=True, editable=False)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     scope = models.CharField(_("scope"), max_length=10, choices=Scope.choices)
+    identities = models.BooleanField(
+        _("witness identities"),
+        default=False,
+        help_text=_(
+            "Also read sources' real names, contact details and safety notes, and change them. "
+            "Every read is recorded in the audit log."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(_("expires at"))
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
@@ -62,6 +70,11 @@ class ApiToken(models.Model):
     @property
     def can_write(self) -> bool:
         return self.scope == self.Scope.WRITE
+
+    @property
+    def can_read_identities(self) -> bool:
+        """Identities leave the API only under this separate scope, audited per read."""
+        return self.identities
 
 
 class ResumableUpload(models.Model):

@@ -38,7 +38,7 @@ def problem(status_code: int, kind: str, title: str, detail: str = "", **extra) 
 
 def _messages(error: DjangoValidationError) -> tuple[str, dict]:
     if hasattr(error, "error_dict"):
-        errors = {field: [str(m) for m in e.messages] for field, e in error.error_dict.items()}
+        errors = {field: [str(m) for m in ms] for field, ms in error.message_dict.items()}
         return " ".join(m for ms in errors.values() for m in ms), errors
     return " ".join(str(m) for m in error.messages), {}
 
@@ -69,8 +69,9 @@ def translate(exc: Exception) -> tuple[int, dict, dict] | None:
         return 409, problem(409, "upload-offset", _("Upload conflict."), str(exc)), {}
     if isinstance(exc, DjangoValidationError):
         detail, errors = _messages(exc)
-        kind = "checksum-mismatch" if exc.code == "checksum_mismatch" else "invalid"
-        code = 413 if exc.code == "too_large" else 422 if kind == "checksum-mismatch" else 400
+        error_code = getattr(exc, "code", None)  # a ValidationError of several fields has none
+        kind = "checksum-mismatch" if error_code == "checksum_mismatch" else "invalid"
+        code = 413 if error_code == "too_large" else 422 if kind == "checksum-mismatch" else 400
         body = problem(code, kind, _("The request cannot be accepted."), detail)
         if errors:
             body["errors"] = errors

@@ -264,6 +264,9 @@ class ConsentSerializer(serializers.ModelSerializer):
         extra_kwargs = {"method": {"allow_blank": False}}
 
 
+IDENTITY_FIELDS = ("identity", "contact", "safety_notes")
+
+
 class SourceSerializer(serializers.ModelSerializer):
     consents = serializers.SerializerMethodField()
     consents_given = ConsentSerializer(
@@ -290,9 +293,30 @@ class SourceSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["id", "created_at"]
-        extra_kwargs = {"pseudonym": {"required": False, "allow_blank": True}}
+        extra_kwargs = {
+            "pseudonym": {"required": False, "allow_blank": True},
+            **{
+                name: {
+                    "help_text": (
+                        "Returned only to a token with the witness identities scope, and each "
+                        "read is audited. Any write token may send it for a new source; "
+                        "changing it on an existing source needs that scope."
+                    )
+                }
+                for name in IDENTITY_FIELDS
+            },
+        }
         # The pseudonym's uniqueness per dossier is checked by the service.
         validators = []
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # Identities leave the API only for a token with the identities scope (the view says
+        # which, and audits each read); any other token may still send them, never read them.
+        if self.context.get("identities") is False:
+            for name in IDENTITY_FIELDS:
+                fields[name].write_only = True
+        return fields
 
     @extend_schema_field(ConsentSerializer(many=True))
     def get_consents(self, source) -> list[dict]:

@@ -40,7 +40,9 @@ def may_hold_tokens(user) -> bool:
 
 
 @transaction.atomic
-def create_token(*, by: User, name: str, scope: str, days: int) -> tuple[ApiToken, str]:
+def create_token(
+    *, by: User, name: str, scope: str, days: int, identities: bool = False
+) -> tuple[ApiToken, str]:
     """Create a token for `by`; return it with its secret, which is never stored."""
     if not may_hold_tokens(by):
         raise PermissionDenied
@@ -59,13 +61,19 @@ def create_token(*, by: User, name: str, scope: str, days: int) -> tuple[ApiToke
         prefix=prefix,
         token_hash=ApiToken.hash_secret(raw),
         scope=scope,
+        identities=identities,
         expires_at=timezone.now() + timedelta(days=days),
     )
     audit.record(
         actor=by,
         action="api_token.created",
         target=token,
-        data={"prefix": prefix, "scope": scope, "expires_at": token.expires_at},
+        data={
+            "prefix": prefix,
+            "scope": scope,
+            "identities": identities,
+            "expires_at": token.expires_at,
+        },
     )
     return token, raw
 
@@ -113,6 +121,28 @@ def record_token_use(token: ApiToken, *, method: str, path: str, status: int) ->
         target=token,
         data={"prefix": token.prefix, "method": method, "path": path, "status": status},
     )
+
+
+@transaction.atomic
+def record_identity_reads(sources, *, token: ApiToken) -> None:
+    """
+    Audit, one event per source, that a token's holder received its identity, contact and
+    safety notes (never the values themselves). Raises if the token may not read them.
+    """
+    if not token.can_read_identities:
+        raise PermissionDenied
+    for source in sources:
+        audit.record(
+            actor=token.user,
+            action="source.identity_read",
+            target=source,
+            data={
+                "dossier": source.dossier_id,
+                "pseudonym": source.pseudonym,
+                "via": "api",
+                "token": token.prefix,
+            },
+        )
 
 
 # Resumable uploads (tus core protocol)

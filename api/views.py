@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, parsers, permissions, status, viewsets
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -345,9 +345,46 @@ class IncidentViewSet(DossierChild, viewsets.ModelViewSet):
 
 
 class SourceViewSet(DossierChild, viewsets.ModelViewSet):
-    """Witnesses and other sources; identity, contact and safety notes are encrypted."""
+    """
+    Witnesses and other sources; identity, contact and safety notes are encrypted. They are
+    shown only to a token with the identities scope, and each source so shown is audited.
+    """
 
     serializer_class = serializers.SourceSerializer
+
+    def _identities(self) -> bool:
+        token = getattr(self.request, "auth", None)
+        return token is not None and token.can_read_identities
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if not _fake(self):
+            context["identities"] = self._identities()
+        return context
+
+    def _shown(self, sources, code=status.HTTP_200_OK, *, many=False) -> Response:
+        """The sources' data; first audited, one event each, if identities are in it."""
+        rows = list(sources) if many else [sources]
+        if self._identities():
+            services.record_identity_reads(rows, token=self.request.auth)
+        return Response(self.get_serializer(sources, many=many).data, status=code)
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        if page is None:
+            return self._shown(list(queryset), many=True)
+        response = self._shown(page, many=True)
+        return self.get_paginated_response(response.data)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self._shown(self.get_object())
+
+    def created(self, obj):
+        return self._shown(self.get_queryset().get(pk=obj.pk), status.HTTP_201_CREATED)
+
+    def saved(self, obj):
+        return self._shown(self.get_queryset().get(pk=obj.pk))
 
     def get_queryset(self):
         if _fake(self):
@@ -360,6 +397,16 @@ class SourceViewSet(DossierChild, viewsets.ModelViewSet):
         serializer = self.get_serializer(source, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
+        if source is not None and not self._identities():
+            # A token that may not read identities may file a new source's, never replace one
+            # (a changed contact would send the reviewers to someone else).
+            if any(name in fields for name in serializers.IDENTITY_FIELDS):
+                raise PermissionDenied(
+                    _(
+                        "Changing a source's identity, contact or safety notes needs a token "
+                        "with the witness identities scope."
+                    )
+                )
         consents = fields.pop("consents_input", None)
         return filing.save_source(
             self.get_dossier(),
@@ -506,7 +553,9 @@ class EvidenceViewSet(DossierChild, viewsets.ModelViewSet):
         if evidence.malware_warning and request.query_params.get("confirm") != "1":
             raise Flagged(evidence.malware_warning)
         filing.record_evidence_download(evidence, by=request.user)
-        return download_response(evidence.file, filename=evidence.original_name)
+        return download_response(
+            evidence.file, filename=evidence.original_name, detected_type=evidence.content_type
+        )
 
 
 class Flagged(APIException):

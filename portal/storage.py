@@ -147,15 +147,77 @@ class ObjectStorage(S3Storage):
         return self.url(name, parameters=parameters, expire=expire)
 
 
-def download_response(field_file, *, filename: str, content_type: str = "application/octet-stream"):
+# The extensions a download may carry, per type detected from the bytes; the first is the one
+# given when the name's own extension does not fit (a script named statement.pdf.js that is
+# text/plain downloads as statement.pdf.js.txt, and opens in a text editor, not a script host).
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "application/pdf": (".pdf",),
+    "image/jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "image/png": (".png",),
+    "image/gif": (".gif",),
+    "image/webp": (".webp",),
+    "image/tiff": (".tif", ".tiff"),
+    "image/heic": (".heic", ".heif"),
+    "video/mp4": (".mp4", ".m4v"),
+    "video/quicktime": (".mov", ".qt"),
+    "video/webm": (".webm",),
+    "video/3gpp": (".3gp",),
+    "video/x-matroska": (".mkv",),
+    "audio/mpeg": (".mp3",),
+    "audio/mp4": (".m4a", ".mp4"),
+    "audio/x-m4a": (".m4a",),
+    "audio/ogg": (".ogg", ".oga", ".opus"),
+    "audio/x-wav": (".wav",),
+    "audio/wav": (".wav",),
+    "audio/amr": (".amr",),
+    "text/plain": (".txt",),
+    "text/csv": (".csv",),
+    "message/rfc822": (".eml",),
+    "application/msword": (".doc",),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (".docx",),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (".xlsx",),
+    "application/vnd.ms-excel": (".xls",),
+    "application/vnd.oasis.opendocument.text": (".odt",),
+    "application/vnd.oasis.opendocument.spreadsheet": (".ods",),
+    "application/json": (".json",),
+    "application/zip": (".zip",),
+}
+UNKNOWN_EXTENSION = ".bin"
+
+
+def download_name(name: str, detected_type: str) -> str:
     """
-    The answer to an access-checked download of `field_file`, always as an attachment.
+    `name` with an extension that matches `detected_type` (the type sniffed from the bytes):
+    kept if it already does, appended otherwise, so that the receiving computer opens the file
+    with the program for what it is, never for what its name claims. An unknown type gets .bin.
+    """
+    name = (name or "").strip() or "exhibit"
+    allowed = EXTENSIONS.get(detected_type, (UNKNOWN_EXTENSION,))
+    stem, dot, extension = name.rpartition(".")
+    if dot and stem and f".{extension.lower()}" in allowed:
+        return name
+    if len(name) > 240:
+        name = name[:240]
+    return name + allowed[0]
+
+
+def download_response(
+    field_file,
+    *,
+    filename: str,
+    detected_type: str,
+    content_type: str = "application/octet-stream",
+):
+    """
+    The answer to an access-checked download of `field_file`, always as an attachment, named
+    `filename` with the extension of `detected_type` (see download_name).
 
     By default the portal streams it, so that a victim's browser talks to nobody but the
     portal. Where the object store is the deployment's own host and `PORTAL_SIGNED_DOWNLOADS`
     is set, the browser is sent to a URL signed for AWS_QUERYSTRING_EXPIRE seconds instead,
     which spares the web process the bytes.
     """
+    filename = download_name(filename, detected_type)
     if settings.PORTAL_SIGNED_DOWNLOADS:
         url = signed_url(field_file.storage, field_file.name, filename=filename)
         if url:

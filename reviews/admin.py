@@ -29,7 +29,7 @@ from django.db.models import (
     Q,
     Subquery,
 )
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -660,6 +660,11 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
                 name=f"{name}_evidence_download",
             ),
             path(
+                "<int:object_id>/evidence/<int:evidence_id>/allow-in-bundles/",
+                view(self.evidence_allow_in_bundles_view),
+                name=f"{name}_evidence_allow_in_bundles",
+            ),
+            path(
                 "<int:object_id>/evidence/<int:evidence_id>/thumbnail/",
                 view(self.evidence_thumbnail_view),
                 name=f"{name}_evidence_thumbnail",
@@ -825,6 +830,7 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
             "can_start": dossier.status == Dossier.Status.SUBMITTED and may_work,
             "can_verify": working and may_work,
             "can_reveal": services.can_reveal_identities(user),
+            "can_allow_flagged": user.is_lead_reviewer,
             "verification_form": verification_form,
             "review_form": (
                 ReviewForm(review=own_review)
@@ -1070,10 +1076,42 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         evidence = get_object_or_404(
             Evidence.objects.files().exclude(file=""), dossier=dossier, pk=evidence_id
         )
+        if evidence.is_flagged and request.GET.get("confirm") != "1":
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("This file may be harmful"),
+                "dossier": dossier,
+                "evidence": evidence,
+            }
+            return TemplateResponse(request, "admin/reviews/evidence_warning.html", context)
         services.record_evidence_download(evidence, by=request.user)
         return download_response(
-            evidence.file, filename=evidence.original_name or f"exhibit-{evidence.pk}"
+            evidence.file,
+            filename=evidence.original_name or f"exhibit-{evidence.pk}",
+            detected_type=evidence.content_type,
         )
+
+    def evidence_allow_in_bundles_view(self, request, object_id, evidence_id):
+        """A lead reviewer lets a flagged file go into government bundles, with a reason."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        dossier = self._dossier(request, object_id)
+        evidence = get_object_or_404(Evidence.objects.files(), dossier=dossier, pk=evidence_id)
+        try:
+            services.allow_flagged_exhibit_in_bundles(
+                evidence, by=request.user, reason=request.POST.get("reason", "")
+            )
+        except (ValidationError, PermissionDenied) as error:
+            self.message_user(request, _message(error), messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                _("%(name)s may now go into government bundles; the manifest will say so.")
+                % {"name": evidence.original_name},
+                messages.SUCCESS,
+            )
+        return self._back(dossier, "exhibits")
 
     def evidence_thumbnail_view(self, request, object_id, evidence_id):
         dossier = self._dossier(request, object_id)

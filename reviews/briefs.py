@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from weasyprint import HTML, URLFetcher
 
+from portal.storage import download_name
 from submissions.models import ChecklistAnswer, Consent, Evidence, Subject
 from submissions.uploads import clean_file_name
 
@@ -191,8 +192,9 @@ def render_pdf(content: BriefContent) -> bytes:
 
 
 def exhibit_path(exhibit: Exhibit) -> str:
+    """The exhibit's place in the bundle, its extension from the type detected in its bytes."""
     name = clean_file_name(exhibit.evidence.original_name or "exhibit")
-    return f"exhibits/{exhibit.number}_{name}"
+    return f"exhibits/{exhibit.number}_{download_name(name, exhibit.evidence.content_type)}"
 
 
 def manifest(content: BriefContent, pdf_sha256: str) -> dict:
@@ -223,14 +225,33 @@ def manifest(content: BriefContent, pdf_sha256: str) -> dict:
                 "number": exhibit.number,
                 "kind": exhibit.evidence.kind,
                 "description": exhibit.evidence.description,
-                "file": exhibit_path(exhibit) if exhibit.evidence.kind == "file" else None,
+                "file": exhibit_path(exhibit) if _ships(exhibit) else None,
                 "url": exhibit.evidence.url or None,
                 "size": exhibit.evidence.size,
                 "sha256": exhibit.evidence.sha256 or None,
                 "grade": exhibit.evidence.grade or None,
+                "flagged": _flag(exhibit.evidence),
             }
             for exhibit in content.exhibits
         ],
+    }
+
+
+def _ships(exhibit: Exhibit) -> bool:
+    """A file goes into the bundle unless a check flagged it and no lead reviewer overrode."""
+    evidence = exhibit.evidence
+    return evidence.kind == "file" and bool(evidence.file) and evidence.ships_in_bundles
+
+
+def _flag(evidence: Evidence) -> dict | None:
+    """What the manifest says of an exhibit that a check flagged as possibly malicious."""
+    if not evidence.is_flagged:
+        return None
+    allowed = evidence.bundle_override_at
+    return {
+        "warning": evidence.malware_warning,
+        "file_included": allowed is not None,
+        "allowed_by_lead_reviewer_at": allowed.isoformat() if allowed else None,
     }
 
 
@@ -240,7 +261,7 @@ def write_bundle(target: Path, pdf: bytes, manifest_bytes: bytes, exhibits: list
         bundle.writestr("brief.pdf", pdf)
         bundle.writestr("manifest.json", manifest_bytes)
         for exhibit in exhibits:
-            if exhibit.evidence.kind != "file" or not exhibit.evidence.file:
+            if not _ships(exhibit):  # links, and flagged files no lead reviewer let through
                 continue
             with (
                 exhibit.evidence.file.open("rb") as source,

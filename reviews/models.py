@@ -10,7 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
-from submissions.fields import PartialDateField
+from submissions.fields import NameField, NameListField, PartialDateField
 
 from .querysets import AssignmentQuerySet, PersonQuerySet, ReviewQuerySet
 
@@ -240,9 +240,9 @@ class Decision(models.Model):
 class Person(models.Model):
     """A canonical person: the one individual that subjects of several dossiers refer to."""
 
-    name = models.CharField(_("name in Latin script"), max_length=300)
-    name_original = models.CharField(_("name in original script"), max_length=300, blank=True)
-    aliases = models.JSONField(_("aliases and other spellings"), default=list, blank=True)
+    name = NameField(_("name in Latin script"), max_length=300)
+    name_original = NameField(_("name in original script"), max_length=300, blank=True)
+    aliases = NameListField(_("aliases and other spellings"), default=list, blank=True)
     birth_date = PartialDateField(_("date of birth"), blank=True)
     nationalities = CountryField(_("nationalities"), multiple=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)

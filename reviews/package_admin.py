@@ -354,8 +354,15 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
             data={"version": number, "file": kind},
         )
         names = {"pdf": "brief.pdf", "manifest": "manifest.json", "bundle": "bundle.zip"}
+        types = {
+            "pdf": "application/pdf",
+            "manifest": "application/json",
+            "bundle": "application/zip",
+        }
         return download_response(
-            files[kind], filename=f"{package.reference}-v{number}-{names[kind]}"
+            files[kind],
+            filename=f"{package.reference}-v{number}-{names[kind]}",
+            detected_type=types[kind],
         )
 
     def exhibits_csv_view(self, request, object_id):
@@ -364,11 +371,12 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
         rows = (
             (e.number, e.evidence.dossier.reference, e.evidence.description,
              e.evidence.original_name or e.evidence.url, e.evidence.obtained_on,
-             e.evidence.grade, e.evidence.sha256)
+             e.evidence.grade, e.evidence.sha256, e.evidence.malware_warning,
+             "yes" if e.evidence.kind == "file" and e.evidence.ships_in_bundles else "no")
             for e in content.exhibits
         )  # fmt: skip
         header = ["exhibit", "dossier", "description", "file_or_url", "obtained_on", "grade",
-                  "sha256"]  # fmt: skip
+                  "sha256", "may_be_harmful", "file_in_bundle"]  # fmt: skip
         return _csv_response(to_csv(header, rows), f"{package.reference}-exhibits.csv")
 
 

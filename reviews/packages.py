@@ -20,7 +20,8 @@ from pypdf import PdfReader
 
 from portal import audit
 from portal.models import User
-from submissions.models import ChecklistAnswer, Dossier, Regime
+from submissions.models import ChecklistAnswer, Dossier, Evidence, Regime
+from submissions.services import record_evidence_scan
 
 from . import briefs, tasks
 from .models import BriefVersion, Delivery, Package, Person
@@ -202,6 +203,15 @@ def _progress(version: BriefVersion, percent: int) -> None:
     BriefVersion.objects.filter(pk=version.pk).update(progress=percent)
 
 
+def _scan_unscanned_exhibits(package: Package) -> None:
+    """A file whose scan never ran (a lost task) is scanned now, before it can ship."""
+    unscanned = Evidence.objects.filter(
+        dossier__in=package.dossiers.all(), scanned_at__isnull=True
+    ).exclude(file="")
+    for evidence in unscanned.iterator():
+        record_evidence_scan(evidence)
+
+
 def render_version(version: BriefVersion) -> None:
     """
     Render a queued version: PDF, manifest and bundle, with their hashes.
@@ -218,6 +228,7 @@ def render_version(version: BriefVersion) -> None:
     storage = BriefVersion._meta.get_field("pdf").storage
     stored = []
     try:
+        _scan_unscanned_exhibits(package)
         # The brief speaks the receiving government's language, whoever asked for it.
         with translation.override(package.language):
             content = briefs.assemble(package, version.number)

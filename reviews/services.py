@@ -454,6 +454,45 @@ def reveal_source_identity(source: Source, *, by: User, reason: str) -> dict[str
 
 
 @transaction.atomic
+def allow_flagged_exhibit_in_bundles(evidence: Evidence, *, by: User, reason: str) -> Evidence:
+    """
+    Let a file that a check flagged as possibly malicious go into government bundles.
+
+    Lead reviewers only, with a reason, audited; the manifest of every bundle it goes into says
+    that it was flagged and let through.
+    """
+    _require_lead(by)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say why this file may go to a government."), code="reason")
+    _check_not_conflicted(by, evidence.dossier)
+    if not dossiers_for_review(by).filter(pk=evidence.dossier_id).exists():
+        raise PermissionDenied
+    evidence = Evidence.objects.select_for_update().get(pk=evidence.pk)
+    if not evidence.is_flagged:
+        raise ValidationError(_("This exhibit is not flagged."), code="not_flagged")
+    if evidence.bundle_override_at is None:
+        evidence.bundle_override_at = timezone.now()
+        evidence.bundle_override_by = by
+        evidence.bundle_override_reason = reason
+        evidence.save(
+            update_fields=["bundle_override_at", "bundle_override_by", "bundle_override_reason"]
+        )
+        audit.record(
+            actor=by,
+            action="evidence.bundle_override",
+            target=evidence,
+            data={
+                "dossier": evidence.dossier_id,
+                "sha256": evidence.sha256,
+                "warning": evidence.malware_warning,
+                "reason": reason,
+            },
+        )
+    return evidence
+
+
+@transaction.atomic
 def record_evidence_download(evidence: Evidence, *, by: User) -> None:
     """Audit that `by` downloaded an exhibit (the caller streams it after this returns)."""
     if not dossiers_for_review(by).filter(pk=evidence.dossier_id).exists():

@@ -5,6 +5,7 @@ from django import forms
 from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
+from .fields import neutralise_name
 from .models import (
     ChecklistAnswer,
     Consent,
@@ -68,7 +69,8 @@ class LinesField(forms.CharField):
     def to_python(self, value):
         if "\x00" in (value or ""):
             raise forms.ValidationError(_("Null characters are not allowed."), code="null")
-        return [line.strip() for line in (value or "").splitlines() if line.strip()]
+        names = (neutralise_name(line) for line in (value or "").splitlines())
+        return [name for name in names if name]
 
 
 class SubjectForm(StepForm):

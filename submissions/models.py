@@ -14,7 +14,7 @@ from django_countries.fields import CountryField
 
 from portal.crypto import EncryptedTextField
 
-from .fields import PartialDateField
+from .fields import NameField, NameListField, NeutralTextField, PartialDateField
 from .querysets import (
     DossierQuerySet,
     EvidenceQuerySet,
@@ -239,7 +239,7 @@ class Dossier(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    title = models.CharField(_("title"), max_length=200)
+    title = NameField(_("title"), max_length=200)
     summary = models.TextField(_("summary"), blank=True)
     sensitivity = models.CharField(
         _("sensitivity"), max_length=10, choices=Sensitivity.choices, default=Sensitivity.HIGH
@@ -315,19 +315,19 @@ class Subject(models.Model):
 
     dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="subjects")
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PERSON)
-    name = models.CharField(
+    name = NameField(
         _("name in Latin script"), max_length=300, help_text=_("As on official documents.")
     )
-    name_original = models.CharField(
+    name_original = NameField(
         _("name in original script"),
         max_length=300,
         blank=True,
         help_text=_("e.g. Иван Петров, 王伟, محمد"),
     )
-    aliases = models.JSONField(_("aliases and former names"), default=list, blank=True)
+    aliases = NameListField(_("aliases and former names"), default=list, blank=True)
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True)
     birth_date = PartialDateField(_("date of birth"), blank=True)
-    birth_place = models.CharField(_("place of birth"), max_length=200, blank=True)
+    birth_place = NameField(_("place of birth"), max_length=200, blank=True)
     nationalities = CountryField(_("nationalities"), multiple=True, blank=True)
     registration_number = models.CharField(_("registration number"), max_length=100, blank=True)
     jurisdiction = CountryField(_("jurisdiction of registration"), blank=True)
@@ -362,8 +362,8 @@ class IdentityDocument(models.Model):
 
 class PositionHeld(models.Model):
     subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="positions")
-    title = models.CharField(_("position"), max_length=200)
-    organisation = models.CharField(_("organisation or body"), max_length=200, blank=True)
+    title = NameField(_("position"), max_length=200)
+    organisation = NameField(_("organisation or body"), max_length=200, blank=True)
     country = CountryField(_("country"), blank=True)
     start = PartialDateField(_("from"), blank=True)
     end = PartialDateField(_("until"), blank=True, help_text=_("Leave empty if still held."))
@@ -397,7 +397,7 @@ class JurisdictionLink(models.Model):
 
 class Incident(models.Model):
     dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="incidents")
-    title = models.CharField(_("short title"), max_length=200)
+    title = NameField(_("short title"), max_length=200)
     category = models.ForeignKey(
         ViolationCategory,
         on_delete=models.PROTECT,
@@ -407,7 +407,7 @@ class Incident(models.Model):
     start_date = PartialDateField(_("date (or first day)"))
     end_date = PartialDateField(_("last day"), blank=True, help_text=_("For a date range."))
     country = CountryField(_("country"))
-    place = models.CharField(_("place"), max_length=200, blank=True)
+    place = NameField(_("place"), max_length=200, blank=True)
     narrative = models.TextField(_("what happened"))
     victims_count = models.PositiveIntegerField(_("number of victims"), null=True, blank=True)
     subjects = models.ManyToManyField(Subject, through="Involvement", related_name="incidents")
@@ -469,7 +469,7 @@ class Source(models.Model):
         OTHER = "other", _("Other")
 
     dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="sources")
-    pseudonym = models.CharField(_("pseudonym"), max_length=40)
+    pseudonym = NameField(_("pseudonym"), max_length=40)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     reliability = models.CharField(_("reliability"), max_length=1, choices=RELIABILITY, blank=True)
     reliability_reason = models.TextField(_("why this grade"), blank=True)
@@ -530,8 +530,8 @@ class Evidence(models.Model):
     url = models.URLField(_("address"), max_length=2000, blank=True)
     captured_at = models.DateTimeField(_("captured at"), null=True, blank=True)
     archive_url = models.URLField(_("archived copy"), max_length=2000, blank=True)
-    posted_by = models.CharField(_("posted by"), max_length=200, blank=True)
-    description = models.TextField(_("description"), blank=True)
+    posted_by = NameField(_("posted by"), max_length=200, blank=True)
+    description = NeutralTextField(_("description"), blank=True)
     obtained_on = models.DateField(_("date obtained"), null=True, blank=True)
     provenance = models.TextField(
         _("provenance and custody"),
@@ -557,6 +557,21 @@ class Evidence(models.Model):
         blank=True,
         help_text=_("Why this file may be malicious; kept as evidence, downloaded with a warning."),
     )
+    bundle_override_at = models.DateTimeField(
+        _("allowed in bundles at"),
+        null=True,
+        blank=True,
+        help_text=_("A lead reviewer let this flagged file go into government bundles."),
+    )
+    bundle_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("allowed in bundles by"),
+    )
+    bundle_override_reason = models.TextField(_("why it may go into bundles"), blank=True)
     thumbnail = models.FileField(upload_to="thumbnails/", max_length=200, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -579,6 +594,16 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return self.original_name or self.url or f"Exhibit {self.pk}"
+
+    @property
+    def is_flagged(self) -> bool:
+        """A check found that the file may be malicious (it is kept, and shown with a warning)."""
+        return bool(self.malware_warning)
+
+    @property
+    def ships_in_bundles(self) -> bool:
+        """The file goes into a government bundle: it is not flagged, or a lead overrode."""
+        return not self.is_flagged or self.bundle_override_at is not None
 
     @property
     def grade(self) -> str:

@@ -667,7 +667,9 @@ def evidence_download(request: HttpRequest, reference: str, pk: int) -> HttpResp
             {"evidence": evidence, "dossier": evidence.dossier},
         )
     services.record_evidence_download(evidence, by=request.user)
-    return download_response(evidence.file, filename=evidence.original_name)
+    return download_response(
+        evidence.file, filename=evidence.original_name, detected_type=evidence.content_type
+    )
 
 
 @never_cache

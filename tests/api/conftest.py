@@ -28,8 +28,10 @@ class ApiClient(Client):
         return super().patch(path, data, content_type=content_type, **extra)
 
 
-def make_token(user, scope="write", days=30) -> str:
-    _token, raw = services.create_token(by=user, name="test", scope=scope, days=days)
+def make_token(user, scope="write", days=30, identities=False) -> str:
+    _token, raw = services.create_token(
+        by=user, name="test", scope=scope, days=days, identities=identities
+    )
     return raw
 
 
