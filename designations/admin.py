@@ -428,12 +428,22 @@ class PackageOutcomeAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_queryset(self, request):
+        """The outcomes of the packages the lead may act on (Package.objects.visible_to)."""
+        from reviews.models import Package
+
+        return (
+            super()
+            .get_queryset(request)
+            .filter(package__in=Package.objects.visible_to(request.user))
+        )
+
     @admin.display(description=_("listed on"))
     def listed_column(self, outcome):
         return outcome.designation.effective_on
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        outcome = get_object_or_404(PackageOutcome, pk=object_id)
+        outcome = get_object_or_404(self.get_queryset(request), pk=object_id)
         if not _lead(request):
             raise PermissionDenied
         return redirect("admin:reviews_package_change", outcome.package_id)
@@ -469,7 +479,7 @@ class PackageOutcomeAdmin(admin.ModelAdmin):
             raise Http404
         if not _lead(request):
             raise PermissionDenied
-        outcome = get_object_or_404(PackageOutcome, pk=object_id)
+        outcome = get_object_or_404(self.get_queryset(request), pk=object_id)
         self._record(request, outcome)
         return redirect("admin:reviews_package_change", outcome.package_id)
 
