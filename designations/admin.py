@@ -299,7 +299,9 @@ class ScreeningMatchAdmin(ReviewersRead, admin.ModelAdmin):
             people = list(page.object_list)
             ids = [p.pk for p in people]
             designations = gaps.designations_of(ids)
-            packages = gaps.packages_of(ids, regime=missing) if _lead(request) else {}
+            packages = (
+                gaps.packages_of(ids, user=request.user, regime=missing) if _lead(request) else {}
+            )
             context.update(
                 page=page,
                 missing=missing,
@@ -319,7 +321,9 @@ class ScreeningMatchAdmin(ReviewersRead, admin.ModelAdmin):
         people = list(persons)
         ids = [p.pk for p in people]
         designations = gaps.designations_of(ids)
-        packages = gaps.packages_of(ids, regime=missing) if _lead(request) else {}
+        packages = (
+            gaps.packages_of(ids, user=request.user, regime=missing) if _lead(request) else {}
+        )
         header = ["person", "name_original", "birth_date", "designated_under", "first_listed",
                   f"packages_to_{missing.key}"]  # fmt: skip
         rows = []
