@@ -300,7 +300,9 @@ class ScreeningMatchAdmin(ReviewersRead, admin.ModelAdmin):
             people = list(page.object_list)
             ids = [p.pk for p in people]
             designations = gaps.designations_of(ids)
-            packages = gaps.packages_of(ids, regime=missing) if _lead(request) else {}
+            packages = (
+                gaps.packages_of(ids, user=request.user, regime=missing) if _lead(request) else {}
+            )
             context.update(
                 page=page,
                 missing=missing,
@@ -320,7 +322,9 @@ class ScreeningMatchAdmin(ReviewersRead, admin.ModelAdmin):
         people = list(persons)
         ids = [p.pk for p in people]
         designations = gaps.designations_of(ids)
-        packages = gaps.packages_of(ids, regime=missing) if _lead(request) else {}
+        packages = (
+            gaps.packages_of(ids, user=request.user, regime=missing) if _lead(request) else {}
+        )
         header = ["person", "name_original", "birth_date", "designated_under", "first_listed",
                   f"packages_to_{missing.key}"]  # fmt: skip
         rows = []
@@ -429,12 +433,22 @@ class PackageOutcomeAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_queryset(self, request):
+        """The outcomes of the packages the lead may act on (Package.objects.visible_to)."""
+        from reviews.models import Package
+
+        return (
+            super()
+            .get_queryset(request)
+            .filter(package__in=Package.objects.visible_to(request.user))
+        )
+
     @admin.display(description=_("listed on"))
     def listed_column(self, outcome):
         return outcome.designation.effective_on
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        outcome = get_object_or_404(PackageOutcome, pk=object_id)
+        outcome = get_object_or_404(self.get_queryset(request), pk=object_id)
         if not _lead(request):
             raise PermissionDenied
         return redirect("admin:reviews_package_change", outcome.package_id)
@@ -470,7 +484,7 @@ class PackageOutcomeAdmin(admin.ModelAdmin):
             raise Http404
         if not _lead(request):
             raise PermissionDenied
-        outcome = get_object_or_404(PackageOutcome, pk=object_id)
+        outcome = get_object_or_404(self.get_queryset(request), pk=object_id)
         self._record(request, outcome)
         return redirect("admin:reviews_package_change", outcome.package_id)
 

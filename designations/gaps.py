@@ -67,10 +67,14 @@ def gap_persons(user, *, have, missing: Regime) -> QuerySet[Person]:
     )
 
 
-def packages_of(person_ids: list[int], *, regime=None) -> dict[int, list[Package]]:
-    """{person id: packages naming the person, with their first delivery date} (one query)."""
+def packages_of(person_ids: list[int], *, user, regime=None) -> dict[int, list[Package]]:
+    """
+    {person id: packages `user` may see naming the person, with their first delivery date}
+    (one query; Package.objects.visible_to).
+    """
     rows = (
-        Package.objects.filter(persons__in=person_ids)
+        Package.objects.visible_to(user)
+        .filter(persons__in=person_ids)
         .annotate(person_id=F("persons"), delivered_on=Min("deliveries__delivered_on"))
         .select_related("regime")
         .order_by("created_at")
@@ -130,7 +134,7 @@ def gap_matrix(person: Person, *, user) -> list[GapRow]:
             unknown.setdefault(key, GapRow(regime=None, program_key=key))
             unknown[key].designations.append(designation)
     if user.is_lead_reviewer:  # packages are the lead reviewers' work (reviews.package_admin)
-        for package in packages_of([person.pk]).get(person.pk, []):
+        for package in packages_of([person.pk], user=user).get(person.pk, []):
             rows[package.regime_id].packages.append(package)
     return [*rows.values(), *sorted(unknown.values(), key=lambda r: r.program_key)]
 

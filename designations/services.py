@@ -348,7 +348,7 @@ def flag_outcomes(designations: QuerySet[Designation], *, run=None) -> list[Pack
     return flagged
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def record_designated(outcome: PackageOutcome, *, by: User) -> Package:
     """Record, in one click, that the government designated the package's person."""
     if not by.is_lead_reviewer:
@@ -356,8 +356,11 @@ def record_designated(outcome: PackageOutcome, *, by: User) -> Package:
     outcome = (
         PackageOutcome.objects.select_for_update()
         .select_related("designation", "package")
-        .get(pk=outcome.pk)
+        .filter(pk=outcome.pk, package__in=Package.objects.visible_to(by))
+        .first()
     )
+    if outcome is None:
+        raise PermissionDenied
     if outcome.recorded_at is not None:
         raise ValidationError(_("This designation was already recorded."))
     designation = outcome.designation
@@ -366,7 +369,7 @@ def record_designated(outcome: PackageOutcome, *, by: User) -> Package:
         "reference": designation.reference or "-",
         "source": designation.source,
     }
-    package = packages.record_response(
+    package = packages.apply_response(
         outcome.package,
         by=by,
         response=Package.Response.DESIGNATED,

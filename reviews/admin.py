@@ -447,6 +447,8 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
     fields = ["reference", "title", "organisation", "status"]
     readonly_fields = fields
     change_form_template = "admin/submissions/dossier/change_form.html"
+    # The NGO's pages are the organisation's way in, not the reviewers' (Dossier.visible_to).
+    view_on_site = False
 
     class Media:
         css = {"all": ["reviews/review.css"]}

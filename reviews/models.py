@@ -12,7 +12,7 @@ from django_countries.fields import CountryField
 
 from submissions.fields import NameField, NameListField, PartialDateField
 
-from .querysets import AssignmentQuerySet, PersonQuerySet, ReviewQuerySet
+from .querysets import AssignmentQuerySet, PackageQuerySet, PersonQuerySet, ReviewQuerySet
 
 
 class Assignment(models.Model):
@@ -439,6 +439,9 @@ class Package(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = PackageQuerySet.as_manager()
 
     class Meta:
         ordering = ["-updated_at"]
@@ -447,6 +450,23 @@ class Package(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} ({self.regime.key})"
+
+    def can_move_to(self, status: str) -> bool:
+        return status in PACKAGE_TRANSITIONS.get(self.status, frozenset())
+
+
+P = Package.Status
+
+# Which status may follow which (architecture.md, "Package states"). A delivered package may be
+# handed over again (another channel or ministry), and a recorded response may be corrected.
+# Who may make each move is decided in packages.py, not here.
+PACKAGE_TRANSITIONS: dict[str, frozenset[str]] = {
+    P.DRAFT: frozenset({P.READY}),
+    P.READY: frozenset({P.RENDERED}),
+    P.RENDERED: frozenset({P.DELIVERED}),
+    P.DELIVERED: frozenset({P.DELIVERED, P.RESPONSE_RECORDED}),
+    P.RESPONSE_RECORDED: frozenset({P.RESPONSE_RECORDED}),
+}
 
 
 class BriefVersion(models.Model):
@@ -509,3 +529,23 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.package.reference} to {self.recipient} on {self.delivered_on}"
+
+
+class NotificationClaim(models.Model):
+    """
+    One sending of a notification task, claimed before it sends (tasks.sends_once): a task the
+    broker delivers again (late acknowledgement, a worker lost) finds the claim and sends
+    nothing twice. The key is the Celery task id, which a redelivery and a retry keep.
+    """
+
+    key = models.CharField(max_length=255, unique=True)
+    task = models.CharField(max_length=200)
+    claimed_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification claim")
+        verbose_name_plural = _("notification claims")
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.key}"

@@ -1,7 +1,9 @@
 """
 The lead reviewers' packages page in admin: build a package, render its brief (progress and
 versions shown), download the files, record delivery and the government's response, export CSV.
-Every change goes through reviews.packages.
+Every change goes through reviews.packages; every package shown or acted on comes from
+Package.objects.visible_to(user), so a lead of an organisation that filed one of a package's
+dossiers gets a 404 on each of its pages, actions and downloads.
 """
 
 from django import forms
@@ -16,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal import audit
 from portal.storage import download_response
+from submissions.services import TransitionNotAllowed
 
 from . import packages
 from .csv_export import to_csv
@@ -159,6 +162,13 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
 
         return package_outcomes_html(package)
 
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(pk__in=Package.objects.visible_to(request.user).values("pk"))
+        )
+
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
 
@@ -230,8 +240,8 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
         for package in queryset:
             try:
                 packages.mark_ready(package, by=request.user)
-            except (ValidationError, PermissionDenied) as error:
-                self.message_user(request, f"{package}: {' '.join(error.messages)}", messages.ERROR)
+            except (ValidationError, PermissionDenied, TransitionNotAllowed) as error:
+                self.message_user(request, f"{package}: {_refusal(error)}", messages.ERROR)
             else:
                 self.message_user(request, f"{package}: ready.", messages.SUCCESS)
 
@@ -241,7 +251,7 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
             try:
                 version = packages.request_render(package, by=request.user)
             except (ValidationError, PermissionDenied) as error:
-                self.message_user(request, f"{package}: {' '.join(error.messages)}", messages.ERROR)
+                self.message_user(request, f"{package}: {_refusal(error)}", messages.ERROR)
             else:
                 self.message_user(
                     request,
@@ -297,7 +307,7 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
             raise Http404
         if not self.has_view_permission(request):
             raise PermissionDenied
-        return get_object_or_404(Package, pk=object_id)
+        return get_object_or_404(Package.objects.visible_to(request.user), pk=object_id)
 
     def _back(self, package):
         return redirect("admin:reviews_package_change", package.pk)
@@ -378,6 +388,14 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
         header = ["exhibit", "dossier", "description", "file_or_url", "obtained_on", "grade",
                   "sha256", "may_be_harmful", "file_in_bundle"]  # fmt: skip
         return _csv_response(to_csv(header, rows), f"{package.reference}-exhibits.csv")
+
+
+def _refusal(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    if isinstance(error, TransitionNotAllowed):
+        return str(_("This package cannot make that move in its present state."))
+    return str(error) or str(_("You may not do this."))
 
 
 def _csv_response(text: str, filename: str) -> HttpResponse:

@@ -1,6 +1,11 @@
 """
 Services for sanctions packages: build one from approved dossiers, render its brief (a new
-version each time), record its delivery and the government's response. Lead reviewers only.
+version each time), record its delivery and the government's response. Lead reviewers only,
+and only on packages in Package.objects.visible_to(them): never one drawing on a dossier of
+their own organisation.
+
+Every change of a package's status goes through `transition` (the table in
+models.PACKAGE_TRANSITIONS), in a durable transaction, and is audited.
 """
 
 import hashlib
@@ -20,6 +25,7 @@ from pypdf import PdfReader
 
 from portal import audit
 from portal.models import User
+from submissions import services as dossier_services
 from submissions.models import ChecklistAnswer, Dossier, Evidence, Regime
 from submissions.services import record_evidence_scan
 
@@ -29,8 +35,37 @@ from .querysets import dossiers_for_review
 
 
 def _lead(user: User) -> None:
-    if not user.is_lead_reviewer:
+    if user is None or not user.is_authenticated or not user.is_lead_reviewer:
         raise PermissionDenied
+
+
+def _lock(package: Package, *, by: User) -> Package:
+    """Reload the package locked for update, if `by` may act on it; PermissionDenied if not."""
+    _lead(by)
+    locked = Package.objects.visible_to(by).select_for_update().filter(pk=package.pk).first()
+    if locked is None:
+        raise PermissionDenied
+    return locked
+
+
+def transition(package: Package, to: str, *, by: User | None, data: dict | None = None) -> None:
+    """
+    Move a locked package to status `to` if the table allows it, audit the move and save it.
+
+    The caller holds the row lock (`_lock`), checks who may make the move, and runs in the
+    transaction of the change the move belongs to.
+    """
+    if not package.can_move_to(to):
+        raise dossier_services.TransitionNotAllowed(f"{package.status} → {to}")
+    audit.record(
+        actor=by,
+        action=f"package.{to}",
+        target=package,
+        data={"from": package.status, **(data or {})},
+    )
+    package.status = to
+    package.status_changed_at = timezone.now()
+    package.save(update_fields=["status", "status_changed_at", "updated_at"])
 
 
 def _reviewable(dossiers: Iterable[Dossier], *, by: User) -> list[Dossier]:
@@ -131,8 +166,7 @@ def update_package(
     language: str | None = None,
 ) -> Package:
     """Change a draft package."""
-    _lead(by)
-    package = Package.objects.select_for_update().get(pk=package.pk)
+    package = _lock(package, by=by)
     if package.status != Package.Status.DRAFT:
         raise ValidationError(_("Only a draft package can be changed."))
     persons = list(persons)
@@ -156,11 +190,10 @@ def update_package(
     return package
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def mark_ready(package: Package, *, by: User) -> Package:
     """Check the package once more and let it be rendered."""
-    _lead(by)
-    package = Package.objects.select_for_update().get(pk=package.pk)
+    package = _lock(package, by=by)
     if package.status != Package.Status.DRAFT:
         raise ValidationError(_("Only a draft package can be marked ready."))
     dossiers = list(package.dossiers.all())
@@ -179,17 +212,14 @@ def mark_ready(package: Package, *, by: User) -> Package:
             _("These dossiers have no safety assessment for this government: %(refs)s."),
             params={"refs": ", ".join(unsafe)},
         )
-    package.status = Package.Status.READY
-    package.save(update_fields=["status", "updated_at"])
-    audit.record(actor=by, action="package.ready", target=package)
+    transition(package, Package.Status.READY, by=by)
     return package
 
 
 @transaction.atomic
 def request_render(package: Package, *, by: User) -> BriefVersion:
     """Queue a new version of the brief; earlier versions are kept."""
-    _lead(by)
-    package = Package.objects.select_for_update().get(pk=package.pk)
+    package = _lock(package, by=by)
     if package.status == Package.Status.DRAFT:
         raise ValidationError(_("Mark the package ready before rendering it."))
     number = (package.versions.aggregate(n=Max("number"))["n"] or 0) + 1
@@ -251,7 +281,7 @@ def render_version(version: BriefVersion) -> None:
         finally:
             bundle_path.unlink(missing_ok=True)
         _progress(version, 95)
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             current = BriefVersion.objects.select_for_update().get(pk=version.pk)
             if current.status == BriefVersion.Status.DONE:  # another run finished first
                 for name in stored:
@@ -269,9 +299,11 @@ def render_version(version: BriefVersion) -> None:
             current.rendered_at = timezone.now()
             current.error = ""
             current.save()
-            Package.objects.filter(pk=package.pk, status=Package.Status.READY).update(
-                status=Package.Status.RENDERED, updated_at=timezone.now()
-            )
+            locked = Package.objects.select_for_update().get(pk=package.pk)
+            if locked.status == Package.Status.READY:  # a re-render leaves the status as it is
+                transition(
+                    locked, Package.Status.RENDERED, by=None, data={"version": version.number}
+                )
             audit.record(
                 actor=None,
                 action="brief.rendered",
@@ -293,7 +325,7 @@ def render_version(version: BriefVersion) -> None:
         raise
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def record_delivery(
     package: Package,
     version: BriefVersion,
@@ -304,11 +336,20 @@ def record_delivery(
     channel: str,
     note: str = "",
 ) -> Delivery:
-    """Record that a rendered brief was handed to a government."""
-    _lead(by)
-    package = Package.objects.select_for_update().get(pk=package.pk)
-    if version.package_id != package.pk or version.status != BriefVersion.Status.DONE:
+    """
+    Record that a rendered brief was handed to a government; its approved dossiers move to
+    `packaged`, each through the dossier transition (audited, with its timestamp).
+    """
+    package = _lock(package, by=by)
+    version = BriefVersion.objects.filter(pk=version.pk).first()
+    if (
+        version is None
+        or version.package_id != package.pk
+        or version.status != BriefVersion.Status.DONE
+    ):
         raise ValidationError(_("Only a rendered version of this package can be delivered."))
+    if not package.can_move_to(Package.Status.DELIVERED):
+        raise ValidationError(_("This package cannot be delivered in its present state."))
     delivery = Delivery.objects.create(
         package=package,
         version=version,
@@ -318,19 +359,26 @@ def record_delivery(
         note=note,
         delivered_by=by,
     )
-    package.status = Package.Status.DELIVERED
-    package.save(update_fields=["status", "updated_at"])
-    package.dossiers.filter(status="approved").update(status="packaged")
-    audit.record(
-        actor=by,
-        action="package.delivered",
-        target=package,
+    transition(
+        package,
+        Package.Status.DELIVERED,
+        by=by,
         data={"version": version.number, "recipient": recipient, "channel": channel},
     )
+    approved = (
+        Dossier.objects.select_for_update()
+        .filter(packages=package, status=Dossier.Status.APPROVED)
+        .order_by("pk")
+    )
+    for dossier in approved:
+        dossier_services.transition(
+            dossier, Dossier.Status.PACKAGED, by=by, data={"package": package.reference}
+        )
+        dossier.save(update_fields=["status", "status_changed_at", "updated_at"])
     return delivery
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def record_response(
     package: Package,
     *,
@@ -341,20 +389,47 @@ def record_response(
     note: str = "",
 ) -> Package:
     """Record what the government answered."""
-    _lead(by)
-    package = Package.objects.select_for_update().get(pk=package.pk)
-    if package.status not in (Package.Status.DELIVERED, Package.Status.RESPONSE_RECORDED):
+    return apply_response(
+        package,
+        by=by,
+        response=response,
+        response_on=response_on,
+        designated_on=designated_on,
+        note=note,
+    )
+
+
+def apply_response(
+    package: Package,
+    *,
+    by: User,
+    response: str,
+    response_on: date,
+    designated_on: date | None = None,
+    note: str = "",
+) -> Package:
+    """
+    record_response inside a transaction the caller holds (durable there), for a change that
+    records the response together with something else (designations.services).
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("apply_response runs inside the caller's transaction.")
+    package = _lock(package, by=by)
+    if not package.can_move_to(Package.Status.RESPONSE_RECORDED):
         raise ValidationError(_("Record a response only for a delivered package."))
+    if response not in Package.Response.values or not response:
+        raise ValidationError(_("Choose the government's response."))
     if response == Package.Response.DESIGNATED and designated_on is None:
         raise ValidationError(_("Give the date of the designation."))
     package.response, package.response_on = response, response_on
     package.designated_on, package.response_note = designated_on, note
-    package.status = Package.Status.RESPONSE_RECORDED
-    package.save()
-    audit.record(
-        actor=by,
-        action="package.response_recorded",
-        target=package,
+    package.save(
+        update_fields=["response", "response_on", "designated_on", "response_note", "updated_at"]
+    )
+    transition(
+        package,
+        Package.Status.RESPONSE_RECORDED,
+        by=by,
         data={"response": response, "designated_on": designated_on},
     )
     return package

@@ -1,6 +1,6 @@
 """
-Reads of the review site. Every dossier a reviewer sees starts from Dossier.objects.visible_to;
-`dossiers_for_review` narrows it to what belongs in the review site.
+Reads of the review site. Every dossier a reviewer sees comes from Dossier.objects.visible_to
+(through "review", `dossiers_for_review`); every package from Package.objects.visible_to.
 """
 
 from django.db import models
@@ -13,29 +13,31 @@ OPEN_STATUSES = frozenset({"submitted", "in_review", "information_requested"})
 
 def dossiers_for_review(user):
     """
-    Return the dossiers `user` may work on in the review site.
-
-    Starts from `Dossier.objects.visible_to(user)` and narrows it: never a draft, never a
-    dossier of an organisation the user belongs to (a conflict of interest), and for a
-    reviewer who is not a lead, only dossiers with an assignment they have not recused from.
+    Return the dossiers `user` may work on in the review site: the review side of the one
+    rule, `Dossier.objects.visible_to(user, through="review")` (never a draft, never their own
+    organisation's, and for a reviewer who is not a lead only with an assignment they have not
+    recused from).
     """
-    from portal.models import Membership
     from submissions.models import Dossier
 
-    from .models import Assignment
+    return Dossier.objects.visible_to(user, through="review")
 
-    if not user.is_authenticated or not user.is_reviewer:
-        return Dossier.objects.none()
-    own_organisation = Membership.objects.filter(user=user, organisation=OuterRef("organisation"))
-    dossiers = (
-        Dossier.objects.visible_to(user)
-        .exclude(status=Dossier.Status.DRAFT)
-        .exclude(Exists(own_organisation))
-    )
-    if user.is_lead_reviewer:
-        return dossiers
-    active = Assignment.objects.active().filter(dossier=OuterRef("pk"), reviewer=user)
-    return dossiers.filter(Exists(active))
+
+class PackageQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "PackageQuerySet":
+        """
+        Return the packages `user` may see and act on: a lead reviewer's, and only those every
+        dossier of which the lead may see in the review site. A lead who belongs to an
+        organisation that filed one of its dossiers never reaches the package.
+        """
+        if not user.is_authenticated or not user.is_lead_reviewer:
+            return self.none()
+        from .models import Package
+
+        hidden = Package.dossiers.through.objects.filter(package=OuterRef("pk")).exclude(
+            dossier__in=dossiers_for_review(user)
+        )
+        return self.filter(~Exists(hidden))
 
 
 class AssignmentQuerySet(models.QuerySet):

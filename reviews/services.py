@@ -182,7 +182,7 @@ def recuse(dossier: Dossier, *, by: User, reason: str) -> Assignment:
 # The workflow
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def start_review(dossier: Dossier, *, by: User) -> Dossier:
     """Take a submitted dossier into review (an assigned reviewer, or a lead reviewer)."""
     dossier = _lock(dossier, by=by)
@@ -193,7 +193,7 @@ def start_review(dossier: Dossier, *, by: User) -> Dossier:
     return dossier
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def request_information(dossier: Dossier, *, by: User, question: str) -> InformationRequest:
     """
     Ask the organisation a question; the dossier waits in `information_requested`.
@@ -220,7 +220,7 @@ def request_information(dossier: Dossier, *, by: User, question: str) -> Informa
     return request
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def decide_dossier(dossier: Dossier, *, by: User, outcome: str, reason: str) -> Decision:
     """
     Approve or reject a dossier in review (lead reviewers only), with the reason the

@@ -3,26 +3,50 @@ from datetime import timedelta
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
+# The ways in to a dossier (DossierQuerySet.visible_to's `through`).
+THROUGH_ORGANISATION = "organisation"
+THROUGH_REVIEW = "review"
+
 
 class DossierQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "DossierQuerySet":
-        """Return the dossiers `user` may see: every view, admin page and export starts here."""
+    def visible_to(self, user, *, through: str | None = None) -> "DossierQuerySet":
+        """
+        Return the dossiers `user` may see: the one access rule behind every page, download,
+        export, API view and package.
+
+        - A member sees their organisations' dossiers, drafts included.
+        - A lead reviewer sees every dossier past draft; a reviewer, those past draft with an
+          assignment they have not recused from.
+        - Nobody sees a dossier through the review role when they belong to the organisation
+          that filed it (a conflict of interest): they see it as a member only.
+
+        `through` keeps one way in: "organisation" for the NGO's pages and the API, "review"
+        for the review site, packages and briefs.
+        """
+        if through not in (None, THROUGH_ORGANISATION, THROUGH_REVIEW):
+            raise ValueError(f"Unknown way in: {through!r}")
         if not user.is_authenticated or not user.is_active:
             return self.none()
         from portal.models import Membership
         from reviews.models import Assignment
 
-        # Members see their organisation's dossiers, drafts included.
-        rule = Q(
+        member = Q(
             Exists(Membership.objects.filter(organisation=OuterRef("organisation"), user=user))
         )
-        # Reviewers never see drafts: a draft is the NGO's own until it is submitted.
         if user.is_lead_reviewer:
-            rule |= ~Q(status="draft")
+            reviewing = ~member & ~Q(status="draft")
         elif user.is_reviewer:
-            assigned = Assignment.objects.filter(dossier=OuterRef("pk"), reviewer=user)
-            rule |= Q(Exists(assigned)) & ~Q(status="draft")
-        return self.filter(rule)
+            active = Assignment.objects.filter(
+                dossier=OuterRef("pk"), reviewer=user, recused_at__isnull=True
+            )
+            reviewing = ~member & ~Q(status="draft") & Q(Exists(active))
+        else:
+            reviewing = None
+        if through == THROUGH_ORGANISATION:
+            return self.filter(member)
+        if through == THROUGH_REVIEW:
+            return self.filter(reviewing) if reviewing is not None else self.none()
+        return self.filter(member | reviewing if reviewing is not None else member)
 
     def purgeable(self, now, days: int) -> "DossierQuerySet":
         """Withdrawn or rejected dossiers past the retention period and not on legal hold."""
@@ -36,10 +60,10 @@ class DossierQuerySet(models.QuerySet):
 class DossierChildQuerySet(models.QuerySet):
     """For rows that belong to a dossier: visible exactly when their dossier is."""
 
-    def visible_to(self, user):
+    def visible_to(self, user, *, through: str | None = None):
         from .models import Dossier
 
-        return self.filter(dossier__in=Dossier.objects.visible_to(user))
+        return self.filter(dossier__in=Dossier.objects.visible_to(user, through=through))
 
 
 class EvidenceQuerySet(DossierChildQuerySet):

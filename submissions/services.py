@@ -669,7 +669,9 @@ def record_evidence_scan(evidence: Evidence) -> None:
 
 
 def record_evidence_download(evidence: Evidence, *, by: User) -> None:
-    """Write down who took a copy of an exhibit."""
+    """Write down who took a copy of an exhibit, if they may reach it through the NGO's side."""
+    if not Evidence.objects.visible_to(by, through="organisation").filter(pk=evidence.pk).exists():
+        raise PermissionDenied
     audit.record(
         actor=by,
         action="evidence.downloaded",

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import DatabaseError
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -53,10 +53,17 @@ DASHBOARD_PAGE_SIZE = 50
 # Helpers
 
 
+# The NGO's pages are its members' way in: reviewers read dossiers in the review site, where
+# recusal, conflicts of interest and the audit of what they read are enforced.
+NGO = "organisation"
+
+
 def _dossier(request: HttpRequest, reference: str, *related: str) -> Dossier:
-    """The dossier named in the URL, if `request.user` may see it; 404 otherwise."""
+    """The dossier named in the URL, if `request.user` may see it here; 404 otherwise."""
     return get_object_or_404(
-        Dossier.objects.visible_to(request.user).select_related("organisation", *related),
+        Dossier.objects.visible_to(request.user, through=NGO).select_related(
+            "organisation", *related
+        ),
         reference=reference,
     )
 
@@ -113,12 +120,8 @@ def filing_view(view):
 @never_cache
 def dossier_list(request: HttpRequest) -> HttpResponse:
     """The organisation's dossiers, with status, regimes, completeness and open questions."""
-    memberships = Membership.objects.filter(
-        user=request.user, organisation=OuterRef("organisation")
-    )
     queryset = (
-        Dossier.objects.visible_to(request.user)
-        .filter(Exists(memberships))
+        Dossier.objects.visible_to(request.user, through=NGO)
         .select_related("organisation")
         .prefetch_related("target_regimes")
         .annotate(
@@ -656,7 +659,7 @@ def evidence_remove(request: HttpRequest, reference: str, pk: int) -> HttpRespon
 def evidence_download(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     """Stream an exhibit to someone who may see its dossier, always as an attachment."""
     evidence = get_object_or_404(
-        Evidence.objects.visible_to(request.user).files().select_related("dossier"),
+        Evidence.objects.visible_to(request.user, through=NGO).files().select_related("dossier"),
         dossier__reference=reference,
         pk=pk,
     )
@@ -675,7 +678,7 @@ def evidence_download(request: HttpRequest, reference: str, pk: int) -> HttpResp
 @never_cache
 def evidence_thumbnail(request: HttpRequest, reference: str, pk: int) -> FileResponse:
     evidence = get_object_or_404(
-        Evidence.objects.visible_to(request.user).exclude(thumbnail=""),
+        Evidence.objects.visible_to(request.user, through=NGO).exclude(thumbnail=""),
         dossier__reference=reference,
         pk=pk,
     )

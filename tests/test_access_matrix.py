@@ -5,10 +5,12 @@ fails the suite.
 """
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from reviews.models import InformationRequest
+from reviews.models import Assignment, InformationRequest
 from submissions import services
+from submissions.models import Dossier, Evidence
 from submissions.uploads import uploaded_from_bytes
 from tests.conftest import PortalClient, with_authenticator
 from tests.factories import (
@@ -213,3 +215,171 @@ def test_each_role_reaches_exactly_what_its_rule_allows(world):
                 problems.append((name, role, f"expected {want}, got {got}"))
     assert problems == [], "\n".join(f"{n} as {r}: {p}" for n, r, p in problems)
     assert checked > 200
+
+
+# The dossier rule in every state: who sees a dossier, and through which way in.
+
+# role: (sees it through the organisation, sees it through the review role), for a dossier
+# past draft; nobody sees a draft through the review role.
+WAYS_IN = {
+    "alice": (True, False),  # member
+    "bob": (True, False),  # organisation admin
+    "mallory": (False, False),  # another NGO
+    "rita": (False, True),  # reviewer, assigned
+    "rex": (False, False),  # reviewer, assigned, then recused
+    "ravi": (False, False),  # reviewer, not assigned
+    "conrad": (True, False),  # reviewer and member of NGO A: a conflict of interest
+    "lena": (False, True),  # lead reviewer
+    "lara": (True, False),  # lead reviewer and member of NGO A: a conflict of interest
+    "superuser": (False, True),
+}
+
+
+@pytest.fixture
+def people(alice, bob, mallory, rita, lena, org_a):
+    from django.utils import timezone
+
+    from portal import services as portal_services
+
+    def reviewer(email, *, lead=False, organisation=None):
+        if organisation is None:
+            user = UserFactory(email=email, no_organisation=True)
+        else:
+            user = UserFactory(email=email, membership__organisation=organisation)
+        return with_authenticator(portal_services.grant_review_role(user, lead=lead, by=None))
+
+    superuser = with_authenticator(
+        UserFactory(
+            email="root@example.org", is_staff=True, is_superuser=True, no_organisation=True
+        )
+    )
+    users = {
+        "alice": alice, "bob": bob, "mallory": mallory, "rita": rita, "lena": lena,
+        "rex": reviewer("rex@review.example"), "ravi": reviewer("ravi@review.example"),
+        "conrad": reviewer("conrad@org-a.example", organisation=org_a),
+        "lara": reviewer("lara@org-a.example", lead=True, organisation=org_a),
+        "superuser": superuser,
+    }  # fmt: skip
+
+    def dossier_in(status):
+        dossier = DossierFactory(organisation=org_a, created_by=alice)
+        evidence = services.attach_evidence_file(
+            dossier, by=alice, upload=uploaded_from_bytes(PDF, "a.pdf"), details={}
+        )
+        Dossier.objects.filter(pk=dossier.pk).update(
+            status=status, submitted_at=None if status == "draft" else timezone.now()
+        )
+        dossier.refresh_from_db()
+        # Assignments as rows: the services refuse some of them (a draft, a conflict), and the
+        # rule must hold even for rows made before a reviewer joined the organisation.
+        for name in ("rita", "rex", "conrad", "lara"):
+            Assignment.objects.create(dossier=dossier, reviewer=users[name], assigned_by=lena)
+        Assignment.objects.filter(dossier=dossier, reviewer=users["rex"]).update(
+            recused_at=timezone.now(), recusal_reason="Knows the subject."
+        )
+        return dossier, evidence
+
+    return users, dossier_in
+
+
+@pytest.mark.parametrize("status", Dossier.Status.values)
+def test_the_dossier_rule_in_every_state_for_every_role(people, status):
+    from reviews.querysets import dossiers_for_review
+
+    users, dossier_in = people
+    dossier, evidence = dossier_in(status)
+    problems = []
+    for role, (as_member, as_reviewer) in WAYS_IN.items():
+        user = users[role]
+        as_reviewer = as_reviewer and status != "draft"
+        want = {
+            None: as_member or as_reviewer,
+            "organisation": as_member,
+            "review": as_reviewer,
+        }
+        for through, expected in want.items():
+            got = Dossier.objects.visible_to(user, through=through).filter(pk=dossier.pk).exists()
+            if got != expected:
+                problems.append(f"{role} through {through}: sees {got}, should {expected}")
+            got = Evidence.objects.visible_to(user, through=through).filter(pk=evidence.pk)
+            if got.exists() != expected:
+                problems.append(f"{role} exhibit through {through}: should {expected}")
+        if dossiers_for_review(user).filter(pk=dossier.pk).exists() != as_reviewer:
+            problems.append(f"{role}: dossiers_for_review disagrees")
+    assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize("status", Dossier.Status.values)
+def test_every_page_and_download_answers_by_the_rule_in_every_state(people, status):
+    """NGO pages: members only; review site dossier page and download: the review side."""
+    users, dossier_in = people
+    dossier, evidence = dossier_in(status)
+    ngo_urls = []
+    for name, route in patterns():
+        if name.startswith("submissions:") and "<str:reference>" in route:
+            objects = {"evidence": evidence, "subjects": evidence, "incidents": evidence,
+                       "sources": evidence, "requests": evidence}  # fmt: skip
+            url = concrete(name, route, dossier, objects, dossier.organisation)
+            if url is not None:
+                ngo_urls.append(url)
+    review_urls = [
+        reverse("admin:submissions_dossier_change", args=[dossier.pk]),
+        reverse("admin:submissions_dossier_evidence_download", args=[dossier.pk, evidence.pk]),
+    ]
+    assert len(ngo_urls) > 15
+    problems = []
+    for role, (as_member, as_reviewer) in WAYS_IN.items():
+        client = PortalClient()
+        client.force_login(users[role])
+        as_reviewer = as_reviewer and status != "draft"
+        for url in ngo_urls:
+            got = outcome(client.get(url))
+            if got.startswith("error"):
+                problems.append(f"{role} {url}: {got}")
+            elif not as_member and got != "refused":
+                problems.append(f"{role} {url}: {got}, should be refused")
+        if as_member:
+            got = outcome(client.get(dossier.get_absolute_url()))
+            if got != "ok":
+                problems.append(f"{role} dossier page: {got}")
+        for url in review_urls:
+            response = client.get(url)
+            reached = response.status_code == 200
+            if reached != as_reviewer:
+                problems.append(f"{role} {url}: {response.status_code}")
+    assert problems == [], "\n".join(problems)
+
+
+def test_a_recused_reviewer_reaches_nothing_of_the_dossier(client, alice, lena, rita, org_a):
+    """Recusing through the service closes every NGO page, download, and the review site."""
+    from reviews import services as review_services
+    from tests.factories import answer_all_blocking
+
+    dossier = DossierFactory(organisation=org_a, created_by=alice)
+    evidence = services.attach_evidence_file(
+        dossier, by=alice, upload=uploaded_from_bytes(PDF, "a.pdf"), details={}
+    )
+    answer_all_blocking(dossier, alice)
+    services.submit_dossier(dossier, by=alice)
+    review_services.assign_reviewer(dossier, rita, by=lena)
+    review_services.start_review(dossier, by=rita)
+    client.force_login(rita)
+    download = reverse(
+        "admin:submissions_dossier_evidence_download", args=[dossier.pk, evidence.pk]
+    )
+    assert client.get(download).status_code == 200  # assigned: the review site's download
+    review_services.recuse(dossier, by=rita, reason="I know the subject's family.")
+
+    urls = [
+        dossier.get_absolute_url(),
+        reverse("submissions:dossier-receipt", args=[dossier.reference]),
+        reverse("submissions:dossier-receipt-pdf", args=[dossier.reference]),
+        reverse("submissions:evidence-download", args=[dossier.reference, evidence.pk]),
+        reverse("admin:submissions_dossier_change", args=[dossier.pk]),
+        download,
+    ]
+    for url in urls:
+        assert client.get(url).status_code in (302, 404), url
+    assert not Dossier.objects.visible_to(rita).exists()
+    with pytest.raises(PermissionDenied):
+        services.record_evidence_download(evidence, by=rita)

@@ -235,3 +235,36 @@ def test_crafted_person_ids_for_a_gap_package_are_ignored(client, lena):
     response = client.post(reverse("admin:designations_gaps"), form)
     assert response.status_code == 302
     assert not Package.objects.exists()
+
+
+def test_a_lead_of_the_submitting_organisation_sees_and_records_no_outcome_of_its_package(
+    tmp_path, delivered, rita, lena, org_a, client
+):
+    """Package.objects.visible_to holds on the gap page and the outcomes list as well."""
+    from django.core.exceptions import PermissionDenied
+
+    from designations.gaps import gap_matrix, packages_of
+    from portal import services as portal_services
+    from tests.conftest import with_authenticator
+    from tests.factories import UserFactory
+
+    volkov = delivered.persons.get(name="Sergei Volkov")
+    import_volkov(tmp_path, ftm_sanction("gb-1", "os-volkov", "GB-HR", listed="2026-02-01"))
+    confirm(volkov, rita)
+    outcome = PackageOutcome.objects.get(package=delivered)
+    lara = with_authenticator(
+        portal_services.grant_review_role(
+            UserFactory(email="lara@org-a.example", membership__organisation=org_a),
+            lead=True,
+            by=None,
+        )
+    )
+    assert packages_of([volkov.pk], user=lena)[volkov.pk] == [delivered]
+    assert packages_of([volkov.pk], user=lara) == {}
+    assert all(not row.packages for row in gap_matrix(volkov, user=lara))
+    with pytest.raises(PermissionDenied):
+        services.record_designated(outcome, by=lara)
+    client.force_login(lara)
+    url = reverse("admin:designations_packageoutcome_record", args=[outcome.pk])
+    assert client.post(url).status_code == 404
+    assert Package.objects.get(pk=delivered.pk).response == ""

@@ -76,3 +76,114 @@ def test_csv_exports_cannot_smuggle_formulas(client, lena, package):
         {"action": "export_csv", "_selected_action": [package.pk]},
     )
     assert package.reference in changelist.content.decode()
+
+
+# A lead reviewer who belongs to an organisation that filed one of the package's dossiers
+
+
+def _lead_of_org_a(org_a):
+    from portal import services as portal_services
+    from tests.conftest import with_authenticator
+    from tests.factories import UserFactory
+
+    user = UserFactory(email="lara@org-a.example", membership__organisation=org_a)
+    return with_authenticator(portal_services.grant_review_role(user, lead=True, by=None))
+
+
+def test_a_lead_of_the_submitting_organisation_reaches_no_package_page_or_action(
+    client, lena, package, org_a, django_capture_on_commit_callbacks
+):
+    from datetime import date
+
+    import pytest
+    from django.core.exceptions import PermissionDenied
+
+    from reviews import packages
+
+    with django_capture_on_commit_callbacks(execute=True):
+        version = packages.request_render(package, by=lena)
+    version = BriefVersion.objects.get(pk=version.pk)
+    assert version.status == "done"
+    lara = _lead_of_org_a(org_a)
+    assert not Package.objects.visible_to(lara).exists()
+    assert Package.objects.visible_to(lena).get() == package
+    client.force_login(lara)
+
+    pages = [
+        reverse("admin:reviews_package_change", args=[package.pk]),
+        reverse("admin:reviews_package_exhibits_csv", args=[package.pk]),
+        *(
+            reverse("admin:reviews_package_download", args=[package.pk, 1, kind])
+            for kind in ("pdf", "manifest", "bundle")
+        ),
+    ]
+    for url in pages:
+        assert client.get(url).status_code in (302, 404), url  # 302: admin's "no such object"
+        assert client.get(url).status_code != 200, url
+    posts = {
+        reverse("admin:reviews_package_render", args=[package.pk]): {},
+        reverse("admin:reviews_package_deliver", args=[package.pk]): {
+            "version": version.pk, "delivered_on": "2026-11-20", "recipient": "FCDO",
+            "channel": "Secure email",
+        },
+        reverse("admin:reviews_package_response", args=[package.pk]): {
+            "response": "acknowledged", "response_on": "2026-11-21",
+        },
+    }  # fmt: skip
+    for url, data in posts.items():
+        assert client.post(url, data).status_code == 404, url
+    changelist = client.get(reverse("admin:reviews_package_changelist"))
+    assert package.reference not in changelist.text
+    client.post(
+        reverse("admin:reviews_package_changelist"),
+        {"action": "render_new_version", "_selected_action": [package.pk]},
+    )
+    assert BriefVersion.objects.count() == 1
+    assert not AuditEvent.objects.filter(action="brief.downloaded").exists()
+
+    # The services refuse as well, whatever page calls them.
+    with pytest.raises(PermissionDenied):
+        packages.request_render(package, by=lara)
+    with pytest.raises(PermissionDenied):
+        packages.record_delivery(
+            package, version, by=lara, delivered_on=date(2026, 11, 20), recipient="FCDO",
+            channel="Secure email",
+        )  # fmt: skip
+    package.refresh_from_db()
+    assert package.status == "rendered"
+
+
+def test_a_lead_of_the_submitting_organisation_cannot_mark_ready_or_record_a_response(
+    lena, approved, org_a, django_capture_on_commit_callbacks
+):
+    from datetime import date
+
+    import pytest
+    from django.core.exceptions import PermissionDenied
+
+    from reviews import packages
+
+    dossier, persons, _ = approved
+    draft = packages.create_package(
+        regime=Regime.objects.get(key="GB-HR"), persons=persons, dossiers=[dossier], by=lena
+    )
+    lara = _lead_of_org_a(org_a)
+    with pytest.raises(PermissionDenied):
+        packages.mark_ready(draft, by=lara)
+    with pytest.raises(PermissionDenied):
+        packages.update_package(
+            draft, by=lara, recipient="", cover_note="", handling_marking="x",
+            persons=persons, dossiers=[],
+        )  # fmt: skip
+    packages.mark_ready(draft, by=lena)
+    with django_capture_on_commit_callbacks(execute=True):
+        version = packages.request_render(draft, by=lena)
+    packages.record_delivery(
+        draft, BriefVersion.objects.get(pk=version.pk), by=lena, delivered_on=date(2026, 11, 20),
+        recipient="FCDO", channel="Secure email",
+    )  # fmt: skip
+    with pytest.raises(PermissionDenied):
+        packages.record_response(
+            draft, by=lara, response="acknowledged", response_on=date(2026, 11, 21)
+        )
+    assert Package.objects.get(pk=draft.pk).status == "delivered"

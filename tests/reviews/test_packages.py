@@ -198,3 +198,66 @@ def test_a_lead_reviewer_cannot_package_their_own_organisations_dossier(approved
             regime=Regime.objects.get(key="GB-HR"), persons=persons, dossiers=[dossier], by=lena
         )
     assert not Package.objects.exists()
+
+
+def test_every_package_move_goes_through_the_table_and_is_audited(
+    package, lena, approved, django_capture_on_commit_callbacks
+):
+    """ready, rendered, delivered, response_recorded: each audited with the status before."""
+    from submissions.services import TransitionNotAllowed
+
+    with pytest.raises(ValidationError, match="delivered package"):
+        packages.record_response(
+            package, by=lena, response="acknowledged", response_on=date(2026, 11, 21)
+        )
+    version = render(package, lena, django_capture_on_commit_callbacks)
+    packages.record_delivery(
+        package, version, by=lena, delivered_on=date(2026, 11, 20), recipient="FCDO",
+        channel="Secure email",
+    )  # fmt: skip
+    packages.record_response(
+        package, by=lena, response="acknowledged", response_on=date(2026, 11, 21)
+    )
+    moves = [
+        (event.action, event.data["from"])
+        for event in AuditEvent.objects.filter(action__startswith="package.").order_by("pk")
+        if "from" in (event.data or {})
+    ]
+    assert moves == [
+        ("package.ready", "draft"),
+        ("package.rendered", "ready"),
+        ("package.delivered", "rendered"),
+        ("package.response_recorded", "delivered"),
+    ]
+    package.refresh_from_db()
+    assert package.status_changed_at is not None
+    with pytest.raises(TransitionNotAllowed):
+        packages.transition(package, Package.Status.DRAFT, by=lena)
+
+
+def test_delivery_moves_each_dossier_to_packaged_through_the_dossier_transition(
+    package, lena, approved, django_capture_on_commit_callbacks
+):
+    dossier = approved[0]
+    before = Dossier.objects.get(pk=dossier.pk).status_changed_at
+    version = render(package, lena, django_capture_on_commit_callbacks)
+    packages.record_delivery(
+        package, version, by=lena, delivered_on=date(2026, 11, 20), recipient="FCDO",
+        channel="Secure email",
+    )  # fmt: skip
+    dossier.refresh_from_db()
+    assert dossier.status == "packaged" and dossier.status_changed_at > before
+    event = AuditEvent.objects.get(action="dossier.packaged", actor=lena)
+    assert event.data["from"] == "approved" and event.data["package"] == package.reference
+
+
+def test_package_transitions_run_in_durable_transactions(package, lena):
+    """A transition cannot be swallowed by a caller's transaction and rolled back with it."""
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError, match="durable"):
+        with transaction.atomic():
+            packages.request_render(package, by=lena)  # not a transition: allowed
+            packages.record_response(
+                package, by=lena, response="acknowledged", response_on=date(2026, 11, 21)
+            )
