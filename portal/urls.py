@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
+
+from reviews import public_views as brief_views
 
 from . import views
 
@@ -37,6 +39,15 @@ for pattern in public_auth:
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Public: how a ministry checks a brief without the portal (keys ever used, the verifier).
+    path("keys/", brief_views.keys_page, name="brief-signing-keys"),
+    path("keys.json", brief_views.keys_json, name="brief-signing-keys-json"),
+    path("keys/certificate.pem", brief_views.certificate, name="brief-signing-certificate"),
+    re_path(
+        r"^(?P<name>verify\.py|requirements-verify\.txt)$",
+        brief_views.verifier,
+        name="brief-verifier",
+    ),
     # The language switcher: public, as people choose a language before they sign in.
     path("language/", views.set_language, name="set_language"),
     path("accounts/", include(public_auth)),

@@ -469,6 +469,9 @@ class BriefVersion(models.Model):
     pdf_sha256 = models.CharField(max_length=64, blank=True)
     manifest_sha256 = models.CharField(max_length=64, blank=True)
     bundle_sha256 = models.CharField(max_length=64, blank=True)
+    # manifest.sig as shipped (signature, key fingerprint, RFC 3161 token) and the signing key.
+    manifest_signature = models.TextField(blank=True)
+    signing_key = models.CharField(max_length=64, blank=True)
     pages = models.PositiveIntegerField(null=True, blank=True)
     exhibits = models.PositiveIntegerField(null=True, blank=True)
     withheld = models.PositiveIntegerField(null=True, blank=True)

@@ -5,6 +5,7 @@ version each time), record its delivery and the government's response. Lead revi
 
 import hashlib
 import io
+import json
 import uuid
 from collections.abc import Iterable
 from datetime import date
@@ -22,7 +23,7 @@ from portal import audit
 from portal.models import User
 from submissions.models import ChecklistAnswer, Dossier, Regime
 
-from . import briefs, tasks
+from . import briefs, signing, tasks
 from .models import BriefVersion, Delivery, Package, Person
 from .querysets import dossiers_for_review
 
@@ -221,18 +222,28 @@ def render_version(version: BriefVersion) -> None:
         # The brief speaks the receiving government's language, whoever asked for it.
         with translation.override(package.language):
             content = briefs.assemble(package, version.number)
+            content.signing_key = signing.current_fingerprint()
             _progress(version, 30)
             pdf = briefs.render_pdf(content)
-            pdf_sha256 = hashlib.sha256(pdf).hexdigest()
             pages = len(PdfReader(io.BytesIO(pdf)).pages)
-            _progress(version, 70)
-            manifest = briefs.manifest_json(briefs.manifest(content, pdf_sha256))
+        pdf = signing.sign_pdf(
+            pdf, reason=f"Brief {package.reference} v{version.number} for {package.recipient}"
+        )
+        pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+        _progress(version, 70)
+        extra = {"keys.json": signing.keys_json(), **signing.verifier_files()}
+        files = briefs.bundle_files(content, pdf, extra)
+        head = briefs.audit_head()
+        manifest = briefs.manifest_json(
+            briefs.manifest(content, pdf_sha256, files=files, audit_head=head)
+        )
+        signature = signing.sign_manifest(manifest)
         prefix = f"briefs/{package.reference}/v{version.number}-{uuid.uuid4().hex[:8]}"
         stored.append(storage.save(f"{prefix}/brief.pdf", ContentFile(pdf)))
         stored.append(storage.save(f"{prefix}/manifest.json", ContentFile(manifest)))
         bundle_path = briefs.temporary_bundle_path()
         try:
-            briefs.write_bundle(bundle_path, pdf, manifest, content.exhibits)
+            briefs.write_bundle(bundle_path, manifest, signature, files)
             with bundle_path.open("rb") as handle:
                 bundle_sha256 = briefs.hash_stream(handle)
                 handle.seek(0)
@@ -247,6 +258,8 @@ def render_version(version: BriefVersion) -> None:
                     storage.delete(name)
                 return
             current.pdf.name, current.manifest.name, current.bundle.name = stored
+            current.manifest_signature = signature.decode()
+            current.signing_key = content.signing_key
             current.pdf_sha256 = pdf_sha256
             current.manifest_sha256 = hashlib.sha256(manifest).hexdigest()
             current.bundle_sha256 = bundle_sha256
@@ -271,6 +284,10 @@ def render_version(version: BriefVersion) -> None:
                     "pages": pages,
                     "exhibits": len(content.exhibits),
                     "withheld": content.withheld,
+                    "manifest_sha256": current.manifest_sha256,
+                    "signing_key": content.signing_key,
+                    "audit_head": head,
+                    "timestamped": json.loads(signature)["timestamp"] is not None,
                 },
             )
     except Exception as error:
