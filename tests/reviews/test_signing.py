@@ -5,6 +5,7 @@ portal's key was rotated; the PDF carries a valid PAdES signature.
 """
 
 import base64
+import datetime
 import hashlib
 import io
 import json
@@ -17,9 +18,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from portal.models import AuditChainHead, AuditEvent
-from reviews import signing
+from reviews import packages, signing
 from reviews.models import BriefVersion
 from reviews.verifier import verify as verifier
 from tests.reviews.test_packages import render
@@ -423,3 +425,87 @@ def test_the_cover_shows_the_signing_key_fingerprint(bundle):
     text = PdfReader(io.BytesIO(read(bundle, "brief.pdf"))).pages[0].extract_text()
     grouped = verifier.group(signing.current_fingerprint())
     assert grouped.split()[0] in text and grouped.split()[-1] in text
+
+
+# Trusted time (RFC 3161), against a timestamp authority the test starts
+
+
+@pytest.fixture
+def tsa(settings):
+    from tests.reviews.tsa import LocalTSA
+
+    with LocalTSA() as authority:
+        settings.PORTAL_TSA_URL = authority.url
+        yield authority
+
+
+@pytest.fixture
+def stamped_bundle(tsa, package, lena, django_capture_on_commit_callbacks, tmp_path):
+    version = render(package, lena, django_capture_on_commit_callbacks)
+    path = tmp_path / "stamped.zip"
+    with version.bundle.open("rb") as source:
+        path.write_bytes(source.read())
+    return path
+
+
+def test_the_manifest_signature_is_timestamped_by_the_authority(
+    stamped_bundle, published_keys, tsa
+):
+    signature = json.loads(read(stamped_bundle, "manifest.sig"))
+    assert signature["timestamp"]
+    report = verifier.verify(stamped_bundle, keys_file=published_keys)
+    assert report.ok, failures(report)
+    assert "RFC 3161 timestamp by CN=Test Timestamp Authority" in report.summary()
+    stamped = datetime.datetime.fromisoformat(report.signed_at)
+    assert abs(stamped - timezone.now()) < datetime.timedelta(minutes=5)
+    # the manifest and the PDF (pyHanko asks once more first, to size the PDF's signature)
+    assert tsa.requests == 3
+    rendered = AuditEvent.objects.get(action="brief.rendered")
+    assert rendered.data["timestamped"] is True
+
+
+def test_a_timestamp_for_other_data_or_with_a_broken_signature_fails(
+    stamped_bundle, published_keys, tmp_path, tsa
+):
+    signature = json.loads(read(stamped_bundle, "manifest.sig"))
+    other = signing.timestamp_token(b"some other signature")
+    moved = dict(signature, timestamp=base64.b64encode(other).decode())
+    report = verifier.verify(
+        rewrite(stamped_bundle, tmp_path / "other.zip",
+                replace={"manifest.sig": verifier.canonical_json(moved)}),
+        keys_file=published_keys,
+    )  # fmt: skip
+    assert "timestamp: the timestamp was issued for other data" in failures(report)
+
+    token = bytearray(base64.b64decode(signature["timestamp"]))
+    token[-5] ^= 1  # inside the authority's signature, the last field of the token
+    broken = dict(signature, timestamp=base64.b64encode(bytes(token)).decode())
+    report = verifier.verify(
+        rewrite(stamped_bundle, tmp_path / "broken.zip",
+                replace={"manifest.sig": verifier.canonical_json(broken)}),
+        keys_file=published_keys,
+    )  # fmt: skip
+    assert "timestamp:" in failures(report)
+    assert not report.ok
+
+
+def test_the_pdf_signature_carries_a_valid_timestamp(stamped_bundle, tsa):
+    status = validate_pdf(read(stamped_bundle, "brief.pdf"), extra_roots=[tsa.certificate])
+    assert status.bottom_line, status.pretty_print_details()
+    assert status.timestamp_validity is not None
+    assert status.timestamp_validity.intact and status.timestamp_validity.valid
+    assert status.timestamp_validity.trusted
+
+
+def test_without_the_authority_no_brief_goes_out(
+    settings, package, lena, django_capture_on_commit_callbacks
+):
+    """A configured authority that does not answer fails the render: no unstamped brief."""
+    settings.PORTAL_TSA_URL = "http://127.0.0.1:9/tsa"  # the discard port: nothing listens
+    settings.PORTAL_TSA_TIMEOUT = 2
+    with django_capture_on_commit_callbacks(execute=False):
+        version = packages.request_render(package, by=lena)
+    with pytest.raises(OSError):  # the task retries it later (autoretry_for=OSError)
+        packages.render_version(version)
+    version.refresh_from_db()
+    assert version.status == "failed" and not version.bundle
