@@ -24,7 +24,7 @@ from portal.models import User
 from submissions.models import ChecklistAnswer, Dossier, Regime
 
 from . import briefs, signing, tasks
-from .models import BriefVersion, Delivery, Package, Person
+from .models import BriefVersion, Delivery, Package, Person, RecipientKey
 from .querysets import dossiers_for_review
 
 
@@ -75,6 +75,12 @@ def check_contents(regime: Regime, persons: list[Person], dossiers: list[Dossier
         )
 
 
+def _usable_key(key: RecipientKey | None) -> RecipientKey | None:
+    if key is not None and not RecipientKey.objects.filter(pk=key.pk, active=True).exists():
+        raise ValidationError(_("That recipient key is no longer active."))
+    return key
+
+
 def _brief_language(code: str) -> str:
     if code not in dict(settings.LANGUAGES):
         raise ValidationError(
@@ -94,6 +100,7 @@ def create_package(
     recipient: str = "",
     cover_note: str = "",
     language: str = "en",
+    recipient_key: RecipientKey | None = None,
 ) -> Package:
     """Start a package for one government's regime from approved dossiers."""
     _lead(by)
@@ -105,6 +112,7 @@ def create_package(
         recipient=recipient or regime.receiving_authority,
         cover_note=cover_note,
         language=_brief_language(language),
+        recipient_key=_usable_key(recipient_key),
         created_by=by,
     )
     package.persons.set(persons)
@@ -113,7 +121,11 @@ def create_package(
         actor=by,
         action="package.created",
         target=package,
-        data={"regime": regime.key, "dossiers": [d.reference for d in dossiers]},
+        data={
+            "regime": regime.key,
+            "dossiers": [d.reference for d in dossiers],
+            "encrypted_to": recipient_key.fingerprint if recipient_key else None,
+        },
     )
     return package
 
@@ -129,6 +141,7 @@ def update_package(
     persons: Iterable[Person],
     dossiers: Iterable[Dossier],
     language: str | None = None,
+    recipient_key: RecipientKey | None = None,
 ) -> Package:
     """Change a draft package."""
     _lead(by)
@@ -142,16 +155,21 @@ def update_package(
     package.cover_note, package.handling_marking = cover_note, handling_marking
     if language is not None:
         package.language = _brief_language(language)
+    package.recipient_key = _usable_key(recipient_key)
     package.save(
-        update_fields=["recipient", "cover_note", "handling_marking", "language", "updated_at"]
-    )
+        update_fields=["recipient", "cover_note", "handling_marking", "language",
+                       "recipient_key", "updated_at"]
+    )  # fmt: skip
     package.persons.set(persons)
     package.dossiers.set(dossiers)
     audit.record(
         actor=by,
         action="package.updated",
         target=package,
-        data={"dossiers": [d.reference for d in dossiers]},
+        data={
+            "dossiers": [d.reference for d in dossiers],
+            "encrypted_to": recipient_key.fingerprint if recipient_key else None,
+        },
     )
     return package
 
@@ -299,7 +317,6 @@ def render_version(version: BriefVersion) -> None:
         raise
 
 
-@transaction.atomic
 def record_delivery(
     package: Package,
     version: BriefVersion,
@@ -309,12 +326,67 @@ def record_delivery(
     recipient: str,
     channel: str,
     note: str = "",
+    recipient_key: RecipientKey | None = None,
 ) -> Delivery:
-    """Record that a rendered brief was handed to a government."""
+    """
+    Record that a rendered brief was handed to a government. With a recipient key (the
+    package's, or one chosen for this delivery), the bundle is encrypted to it (age) and that
+    encrypted file is what the delivery hands over.
+    """
     _lead(by)
+    key = recipient_key or package.recipient_key
+    if package.recipient_key_id and key.pk != package.recipient_key_id:
+        raise ValidationError(
+            _("This package leaves the portal only encrypted to %(key)s.")
+            % {"key": package.recipient_key}
+        )
+    if key is not None and not key.active:
+        raise ValidationError(_("That recipient key is no longer active."))
+    encrypted = _encrypt_bundle(version, key) if key is not None else None
+    try:
+        return _record_delivery(
+            package, version, by=by, delivered_on=delivered_on, recipient=recipient,
+            channel=channel, note=note, key=key, encrypted=encrypted,
+        )  # fmt: skip
+    except BaseException:
+        if encrypted is not None:
+            Delivery._meta.get_field("encrypted_bundle").storage.delete(encrypted[0])
+        raise
+
+
+def _encrypt_bundle(version: BriefVersion, key: RecipientKey) -> tuple[str, str]:
+    """Encrypt the version's bundle to `key` into storage; return (name, SHA-256 of it)."""
+    import pyrage
+
+    if version.status != BriefVersion.Status.DONE:
+        raise ValidationError(_("Only a rendered version of this package can be delivered."))
+    storage = Delivery._meta.get_field("encrypted_bundle").storage
+    target = briefs.temporary_bundle_path()
+    try:
+        with version.bundle.open("rb") as source, target.open("wb") as out:
+            pyrage.encrypt_io(source, out, [pyrage.x25519.Recipient.from_str(key.public_key)])
+        with target.open("rb") as handle:
+            digest = briefs.hash_stream(handle)
+            handle.seek(0)
+            name = storage.save(
+                f"deliveries/{version.package.reference}/v{version.number}-"
+                f"{uuid.uuid4().hex[:8]}/bundle.zip.age",
+                File(handle),
+            )
+    finally:
+        target.unlink(missing_ok=True)
+    return name, digest
+
+
+@transaction.atomic
+def _record_delivery(
+    package, version, *, by, delivered_on, recipient, channel, note, key, encrypted
+) -> Delivery:
     package = Package.objects.select_for_update().get(pk=package.pk)
     if version.package_id != package.pk or version.status != BriefVersion.Status.DONE:
         raise ValidationError(_("Only a rendered version of this package can be delivered."))
+    if package.recipient_key_id and (key is None or key.pk != package.recipient_key_id):
+        raise ValidationError(_("The package's recipient key changed: deliver again."))
     delivery = Delivery.objects.create(
         package=package,
         version=version,
@@ -323,6 +395,10 @@ def record_delivery(
         channel=channel,
         note=note,
         delivered_by=by,
+        recipient_key=key,
+        key_fingerprint=key.fingerprint if key else "",
+        encrypted_bundle=encrypted[0] if encrypted else "",
+        encrypted_sha256=encrypted[1] if encrypted else "",
     )
     package.status = Package.Status.DELIVERED
     package.save(update_fields=["status", "updated_at"])
@@ -331,9 +407,45 @@ def record_delivery(
         actor=by,
         action="package.delivered",
         target=package,
-        data={"version": version.number, "recipient": recipient, "channel": channel},
+        data={
+            "version": version.number,
+            "recipient": recipient,
+            "channel": channel,
+            "encrypted_to": key.fingerprint if key else None,
+            "encrypted_sha256": encrypted[1] if encrypted else None,
+        },
     )
     return delivery
+
+
+@transaction.atomic
+def register_recipient_key(
+    *, recipient: str, label: str, public_key: str, by: User
+) -> RecipientKey:
+    """Keep a ministry's age public key, so that briefs can be encrypted to it."""
+    _lead(by)
+    key = RecipientKey(recipient=recipient, label=label, public_key=public_key.strip(),
+                       created_by=by)  # fmt: skip
+    key.full_clean()
+    key.save()
+    audit.record(
+        actor=by,
+        action="recipient_key.registered",
+        target=key,
+        data={"recipient": recipient, "fingerprint": key.fingerprint},
+    )
+    return key
+
+
+@transaction.atomic
+def deactivate_recipient_key(key: RecipientKey, *, by: User) -> RecipientKey:
+    """Stop using a ministry's key for new deliveries (it stays named by past ones)."""
+    _lead(by)
+    RecipientKey.objects.filter(pk=key.pk).update(active=False)
+    key.active = False
+    audit.record(actor=by, action="recipient_key.deactivated", target=key,
+                 data={"fingerprint": key.fingerprint})  # fmt: skip
+    return key
 
 
 @transaction.atomic
