@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path, re_path
+from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from reviews import public_views as brief_views
@@ -43,10 +43,12 @@ urlpatterns = [
     path("keys/", brief_views.keys_page, name="brief-signing-keys"),
     path("keys.json", brief_views.keys_json, name="brief-signing-keys-json"),
     path("keys/certificate.pem", brief_views.certificate, name="brief-signing-certificate"),
-    re_path(
-        r"^(?P<name>verify\.py|requirements-verify\.txt)$",
+    path("verify.py", brief_views.verifier, {"name": "verify.py"}, name="brief-verifier"),
+    path(
+        "requirements-verify.txt",
         brief_views.verifier,
-        name="brief-verifier",
+        {"name": "requirements-verify.txt"},
+        name="brief-verifier-requirements",
     ),
     # The language switcher: public, as people choose a language before they sign in.
     path("language/", views.set_language, name="set_language"),
