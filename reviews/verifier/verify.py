@@ -114,9 +114,17 @@ class Bundle:
     def __init__(self, path):
         self.path = Path(path)
         self.archive = None
+        self.links = []
         if self.path.is_dir():
+            found = list(self.path.rglob("*"))
+            # A link could point outside the folder: it is reported, never followed.
+            self.links = sorted(
+                p.relative_to(self.path).as_posix() for p in found if p.is_symlink()
+            )
             self.names = sorted(
-                p.relative_to(self.path).as_posix() for p in self.path.rglob("*") if p.is_file()
+                p.relative_to(self.path).as_posix()
+                for p in found
+                if p.is_file() and not p.is_symlink()
             )
         elif zipfile.is_zipfile(self.path):
             self.archive = zipfile.ZipFile(self.path)
@@ -309,6 +317,8 @@ def _verify(bundle: Bundle, report: Report, *, keys_file, fingerprint) -> None:
     duplicated = sorted(n for n, c in counts.items() if c > 1)
     if duplicated:
         report.add("files", False, f"entries appear more than once: {', '.join(duplicated)}")
+    for link in bundle.links:
+        report.add(link, False, "a symbolic link, not a file of the bundle")
     for required in (MANIFEST, SIGNATURE):
         if required not in counts:
             raise VerificationError(f"{required} is missing")
@@ -375,7 +385,12 @@ def _verify(bundle: Bundle, report: Report, *, keys_file, fingerprint) -> None:
         report.time_source = "time stated by the portal, no timestamp authority"
 
     # The file set and every file.
-    listed = {entry["path"]: entry for entry in manifest["files"]}
+    try:
+        listed = {entry["path"]: entry for entry in manifest["files"]}
+        brief = manifest["brief"]["file"]
+        listed_exhibits = [annex_entry(e) for e in manifest["exhibits"]]
+    except (KeyError, TypeError) as error:
+        raise VerificationError(f"manifest.json lacks {error}") from None
     present = set(counts) - UNLISTED
     missing, added = sorted(set(listed) - present), sorted(present - set(listed))
     for name in missing:
@@ -395,14 +410,12 @@ def _verify(bundle: Bundle, report: Report, *, keys_file, fingerprint) -> None:
     report.files = len(listed)
 
     # The PDF's evidence annex against the manifest's exhibit list.
-    brief = manifest["brief"]["file"]
     if brief in present and brief not in missing:
         try:
             annex = [annex_entry(e) for e in annex_of(bundle.read(brief))]
         except VerificationError as error:
             report.add("annex", False, str(error))
         else:
-            listed_exhibits = [annex_entry(e) for e in manifest["exhibits"]]
             if annex == listed_exhibits:
                 report.add("annex", True, f"{len(annex)} exhibits, as in the manifest")
             else:

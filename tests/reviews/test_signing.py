@@ -509,3 +509,15 @@ def test_without_the_authority_no_brief_goes_out(
         packages.render_version(version)
     version.refresh_from_db()
     assert version.status == "failed" and not version.bundle
+
+
+def test_an_unpacked_bundle_with_a_link_to_another_file_fails(bundle, tmp_path, published_keys):
+    folder = tmp_path / "unpacked"
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(folder)
+    assert verifier.verify(folder, keys_file=published_keys).ok
+    name = exhibit_name(bundle, "E-1")
+    (folder / name).unlink()
+    (folder / name).symlink_to(tmp_path / "bundle.zip")
+    report = verifier.verify(folder, keys_file=published_keys)
+    assert f"{name}: a symbolic link, not a file of the bundle" in failures(report)
