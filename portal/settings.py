@@ -96,6 +96,9 @@ PORTAL_SIGNING_CERT_FILE = env.str("PORTAL_SIGNING_CERT_FILE", default="")
 # An RFC 3161 timestamp authority: every manifest signature and PDF signature gets a token.
 PORTAL_TSA_URL = env.str("PORTAL_TSA_URL", default="")
 PORTAL_TSA_TIMEOUT = env.int("PORTAL_TSA_TIMEOUT", default=20)
+# SHA-256 fingerprints of the authority's certificate(s), published in keys.json: the verifier
+# then accepts timestamps from these authorities only.
+PORTAL_TSA_CERT_SHA256 = env.list("PORTAL_TSA_CERT_SHA256", default=[])
 
 
 ALLOWED_HOSTS = env.list(

@@ -116,6 +116,10 @@ def keys_document() -> dict:
             }
             for k in public_keys()
         ],
+        # The timestamp authorities whose tokens count (SHA-256 of their certificates).
+        "timestamp_authorities": [
+            f.strip().replace(":", "").lower() for f in settings.PORTAL_TSA_CERT_SHA256 if f.strip()
+        ],
     }
 
 

@@ -181,6 +181,12 @@ def load_keys(data: bytes, source: str) -> dict:
     return keys
 
 
+def load_authorities(data: bytes) -> set:
+    """SHA-256s of the timestamp authorities' certificates a key list names (may be none)."""
+    listed = json.loads(data).get("timestamp_authorities") or []
+    return {str(f).replace(":", "").lower() for f in listed}
+
+
 def read_key_list(location: str) -> bytes:
     """A key list from a file, or from the portal's https://.../keys.json."""
     if location.startswith("https://"):
@@ -197,7 +203,8 @@ def read_key_list(location: str) -> bytes:
 def check_timestamp(token_der: bytes, signed: bytes) -> tuple:
     """
     Check that a TimeStampToken covers `signed` (the signature bytes) and is signed by the
-    certificate it carries. Return (time, authority); raise VerificationError otherwise.
+    certificate it carries. Return (time, authority, the certificate's SHA-256); raise
+    VerificationError otherwise.
     """
     from asn1crypto import cms, tsp
     from cryptography import x509
@@ -272,7 +279,7 @@ def check_timestamp(token_der: bytes, signed: bytes) -> tuple:
     authority = certificate.subject.rfc4514_string()
     cert_fingerprint = certificate.fingerprint(hashes.SHA256()).hex()
     gen_time = tst_info["gen_time"].native.isoformat()
-    return gen_time, f"RFC 3161 timestamp by {authority}, certificate SHA-256 {cert_fingerprint}"
+    return gen_time, f"RFC 3161 timestamp by {authority}", cert_fingerprint
 
 
 # The evidence annex embedded in the PDF.
@@ -335,11 +342,13 @@ def _verify(bundle: Bundle, report: Report, *, keys_file, fingerprint) -> None:
     # The key.
     if keys_file is not None:
         keys_source = f"the key list {keys_file}"
-        keys = load_keys(read_key_list(str(keys_file)), str(keys_file))
+        key_list = read_key_list(str(keys_file))
+        keys = load_keys(key_list, str(keys_file))
         report.pinned = True
     elif "keys.json" in counts:
         keys_source = "the bundle's own keys.json (compare with the portal's /keys/ page)"
-        keys = load_keys(bundle.read("keys.json"), "keys.json")
+        key_list = bundle.read("keys.json")
+        keys = load_keys(key_list, "keys.json")
     else:
         raise VerificationError("no key list: pass --keys with the portal's published keys.json")
     report.signer = signer
@@ -372,14 +381,24 @@ def _verify(bundle: Bundle, report: Report, *, keys_file, fingerprint) -> None:
     # Trusted time.
     token = signature_doc.get("timestamp")
     if token:
+        authorities = load_authorities(key_list)
         try:
-            report.signed_at, report.time_source = check_timestamp(
+            report.signed_at, report.time_source, tsa = check_timestamp(
                 base64.b64decode(token), signature
             )
+            if authorities and tsa not in authorities:
+                raise VerificationError(
+                    f"the timestamp authority's certificate {tsa} is not in the key list"
+                )
         except VerificationError as error:
             report.add("timestamp", False, str(error))
         else:
-            report.add("timestamp", True, f"{report.signed_at}, {report.time_source}")
+            report.add(
+                "timestamp",
+                True,
+                f"{report.signed_at}, {report.time_source}, certificate SHA-256 {tsa}"
+                + ("" if authorities else " (the key list names no authority to check it by)"),
+            )
     else:
         report.signed_at = manifest.get("generated_at", "")
         report.time_source = "time stated by the portal, no timestamp authority"

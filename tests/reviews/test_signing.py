@@ -14,7 +14,7 @@ import sys
 import zipfile
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -456,6 +456,7 @@ def test_the_manifest_signature_is_timestamped_by_the_authority(
     report = verifier.verify(stamped_bundle, keys_file=published_keys)
     assert report.ok, failures(report)
     assert "RFC 3161 timestamp by CN=Test Timestamp Authority" in report.summary()
+    assert "names no authority to check it by" in report.checks[2].detail
     stamped = datetime.datetime.fromisoformat(report.signed_at)
     assert abs(stamped - timezone.now()) < datetime.timedelta(minutes=5)
     # the manifest and the PDF (pyHanko asks once more first, to size the PDF's signature)
@@ -521,3 +522,23 @@ def test_an_unpacked_bundle_with_a_link_to_another_file_fails(bundle, tmp_path, 
     (folder / name).symlink_to(tmp_path / "bundle.zip")
     report = verifier.verify(folder, keys_file=published_keys)
     assert f"{name}: a symbolic link, not a file of the bundle" in failures(report)
+
+
+def test_a_timestamp_from_an_authority_the_key_list_does_not_name_fails(
+    stamped_bundle, tsa, settings, tmp_path
+):
+    from cryptography import x509
+
+    der = tsa.certificate.dump()
+    fingerprint = x509.load_der_x509_certificate(der).fingerprint(hashes.SHA256()).hex()
+    published = tmp_path / "keys-with-tsa.json"
+    settings.PORTAL_TSA_CERT_SHA256 = [fingerprint]
+    published.write_bytes(signing.keys_json())
+    report = verifier.verify(stamped_bundle, keys_file=published)
+    assert report.ok, failures(report)
+    assert fingerprint in report.checks[2].detail
+
+    settings.PORTAL_TSA_CERT_SHA256 = ["ab" * 32]  # another authority
+    published.write_bytes(signing.keys_json())
+    report = verifier.verify(stamped_bundle, keys_file=published)
+    assert f"certificate {fingerprint} is not in the key list" in failures(report)
