@@ -27,7 +27,7 @@ from .verifier.verify import canonical_json, fingerprint_of, group
 VERIFIER_DIR = Path(__file__).resolve().parent / "verifier"
 KEYS_FORMAT = "magnitsky-portal-keys/1"
 SIGNATURE_FORMAT = "magnitsky-portal-signature/1"
-PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----.+?-----END \1-----", re.DOTALL)
+PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----(.+?)-----END \1-----", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,16 @@ class PublicKey:
 
 
 def _pem_blocks(text: str) -> list[str]:
-    return [m.group(0) for m in PEM_BLOCK.finditer(text)]
+    """
+    The PEM blocks in `text`, re-wrapped: an environment variable may hold a key on one line
+    ("-----BEGIN PRIVATE KEY----- MC4C... -----END PRIVATE KEY-----").
+    """
+    blocks = []
+    for match in PEM_BLOCK.finditer(text):
+        label, body = match.group(1), re.sub(r"\s+", "", match.group(2))
+        lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+        blocks.append("\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----\n"]))
+    return blocks
 
 
 @cache
