@@ -90,3 +90,16 @@ def test_the_verifier_runs_in_a_clean_virtual_environment(
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().splitlines()[-1].startswith("verified: signed by key")
+
+
+def test_signing_keys_lists_and_generates_keys(settings, capsys):
+    from django.core.management import call_command
+
+    call_command("signing_keys", "--generate")
+    generated = capsys.readouterr().out
+    assert generated.startswith("-----BEGIN PRIVATE KEY-----")
+    settings.PORTAL_SIGNING_KEYS = generated + settings.PORTAL_SIGNING_KEYS
+    call_command("signing_keys")
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("  ")[-1] for line in lines] == ["current", "previous"]
+    assert lines[0].startswith(verifier.group(signing.current_fingerprint()))
