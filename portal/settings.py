@@ -163,6 +163,39 @@ AUDIT_HMAC_KEYS = audit_hmac_keys(
 )
 
 
+def new_signing_key() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+
+
+# The brief-signing keys (Ed25519, PEM PKCS#8), newest first: the first signs, the others are
+# kept so that their public keys stay published at /keys/ (rotation: put a new key first).
+# Never in the database. See reviews/signing.py.
+PORTAL_SIGNING_KEYS = secret("PORTAL_SIGNING_KEY", new_signing_key)
+# Public keys (PEM) of retired signing keys whose private part has been destroyed: still
+# published, so that briefs signed with them still verify.
+PORTAL_RETIRED_SIGNING_KEYS_FILE = env.str("PORTAL_RETIRED_SIGNING_KEYS_FILE", default="")
+# An X.509 certificate (PEM) for the first signing key, used in the PDF signature; without one
+# the portal makes a self-signed certificate for the key.
+PORTAL_SIGNING_CERT_FILE = env.str("PORTAL_SIGNING_CERT_FILE", default="")
+# An RFC 3161 timestamp authority: every manifest signature and PDF signature gets a token.
+PORTAL_TSA_URL = env.str("PORTAL_TSA_URL", default="")
+PORTAL_TSA_TIMEOUT = env.int("PORTAL_TSA_TIMEOUT", default=20)
+# SHA-256 fingerprints of the authority's certificate(s), published in keys.json: the verifier
+# then accepts timestamps from these authorities only.
+PORTAL_TSA_CERT_SHA256 = env.list("PORTAL_TSA_CERT_SHA256", default=[])
+
+
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else []
 )

@@ -152,6 +152,7 @@ class ObjectStorage(S3Storage):
 # text/plain downloads as statement.pdf.js.txt, and opens in a text editor, not a script host).
 EXTENSIONS: dict[str, tuple[str, ...]] = {
     "application/pdf": (".pdf",),
+    "application/age-encryption": (".age",),
     "image/jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
     "image/png": (".png",),
     "image/gif": (".gif",),

@@ -4,6 +4,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from reviews import public_views as brief_views
+
 from . import views
 
 admin.site.site_header = _("Evidence portal: review")
@@ -37,6 +39,17 @@ for pattern in public_auth:
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Public: how a ministry checks a brief without the portal (keys ever used, the verifier).
+    path("keys/", brief_views.keys_page, name="brief-signing-keys"),
+    path("keys.json", brief_views.keys_json, name="brief-signing-keys-json"),
+    path("keys/certificate.pem", brief_views.certificate, name="brief-signing-certificate"),
+    path("verify.py", brief_views.verifier, {"name": "verify.py"}, name="brief-verifier"),
+    path(
+        "requirements-verify.txt",
+        brief_views.verifier,
+        {"name": "requirements-verify.txt"},
+        name="brief-verifier-requirements",
+    ),
     # The language switcher: public, as people choose a language before they sign in.
     path("language/", views.set_language, name="set_language"),
     path("accounts/", include(public_auth)),

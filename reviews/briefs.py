@@ -1,10 +1,14 @@
 """
 Government briefs: what a package says (assembled under consent and redaction rules), the PDF
-that says it, the manifest that lets a ministry verify every exhibit, and the delivery bundle.
+that says it, the signed manifest that lets a ministry verify every file, and the bundle.
+
+A bundle holds brief.pdf (PAdES-signed, with its evidence annex embedded as exhibits.json),
+the exhibit files, manifest.json (canonical JSON listing every other file with its SHA-256),
+manifest.sig (Ed25519 over manifest.json, with an RFC 3161 timestamp when configured),
+keys.json (every public signing key ever used) and the standalone verify.py.
 """
 
 import hashlib
-import json
 import tempfile
 import zipfile
 from collections import defaultdict
@@ -13,11 +17,13 @@ from pathlib import Path, PurePosixPath
 
 from django.template.loader import render_to_string
 from django.utils import timezone
-from weasyprint import HTML, URLFetcher
+from weasyprint import HTML, Attachment, URLFetcher
 
 from portal.storage import download_name
 from submissions.models import ChecklistAnswer, Consent, Evidence, Subject
 from submissions.uploads import clean_file_name
+
+from .verifier import verify as verifier
 
 CHUNK = 1024 * 1024
 
@@ -76,14 +82,26 @@ class BriefContent:
     organisations: list
     withheld: int
     pseudonyms: list
+    # source id -> consent scope (named / anonymous) for this regime
+    consent_scopes: dict = field(default_factory=dict)
+    signing_key: str = ""  # fingerprint of the key that signs this brief
+
+    @property
+    def signing_key_grouped(self) -> str:
+        return verifier.group(self.signing_key)
 
 
 def consenting_sources(dossier_ids, regime) -> set[int]:
     """Ids of the sources who consented (and did not withdraw) for this regime."""
-    return set(
+    return set(consent_scopes(dossier_ids, regime))
+
+
+def consent_scopes(dossier_ids, regime) -> dict[int, str]:
+    """Source id -> scope of its standing consent for this regime (named or anonymous)."""
+    return dict(
         Consent.objects.filter(
             source__dossier_id__in=dossier_ids, regime=regime, withdrawn_on__isnull=True
-        ).values_list("source_id", flat=True)
+        ).values_list("source_id", "scope")
     )
 
 
@@ -95,7 +113,8 @@ def assemble(package, version: int) -> BriefContent:
     """
     dossier_ids = list(package.dossiers.values_list("pk", flat=True))
     regime = package.regime
-    allowed_sources = consenting_sources(dossier_ids, regime)
+    scopes = consent_scopes(dossier_ids, regime)
+    allowed_sources = set(scopes)
 
     evidence = list(
         Evidence.objects.filter(dossier_id__in=dossier_ids)
@@ -181,14 +200,24 @@ def assemble(package, version: int) -> BriefContent:
         organisations=organisations,
         withheld=withheld,
         pseudonyms=pseudonyms,
+        consent_scopes=scopes,
     )
 
 
 def render_pdf(content: BriefContent) -> bytes:
-    """Render the brief's PDF (WeasyPrint), loading nothing from the network or the disk."""
+    """
+    Render the brief's PDF (WeasyPrint), loading nothing from the network or the disk. The
+    evidence annex is also embedded as exhibits.json, so that a verifier can hold it against
+    the manifest.
+    """
     html = render_to_string("briefs/brief.html", {"brief": content})
     fetcher = URLFetcher(allowed_protocols={"data"})
-    return HTML(string=html, url_fetcher=fetcher).write_pdf()
+    annex = Attachment(
+        string=manifest_json({"exhibits": annex_entries(content)}).decode(),
+        name=verifier.ANNEX_ATTACHMENT,
+        description="Evidence annex (machine-readable)",
+    )
+    return HTML(string=html, url_fetcher=fetcher).write_pdf(attachments=[annex])
 
 
 def exhibit_path(exhibit: Exhibit) -> str:
@@ -197,11 +226,82 @@ def exhibit_path(exhibit: Exhibit) -> str:
     return f"exhibits/{exhibit.number}_{download_name(name, exhibit.evidence.content_type)}"
 
 
-def manifest(content: BriefContent, pdf_sha256: str) -> dict:
-    """The machine-readable companion of the PDF: every exhibit with its hash."""
+def annex_entries(content: BriefContent) -> list[dict]:
+    """The evidence annex as data: what both the PDF and the manifest list, in the same order."""
+    return [
+        {
+            "number": exhibit.number,
+            "file": exhibit_path(exhibit) if _ships(exhibit) else None,
+            "sha256": exhibit.evidence.sha256 or None,
+        }
+        for exhibit in content.exhibits
+    ]
+
+
+def evidence_reference(exhibit: Exhibit) -> str:
+    """The exhibit's stable reference: it names the same evidence in every version."""
+    return f"{exhibit.evidence.dossier.reference}/EV-{exhibit.evidence.pk}"
+
+
+def consent_scope(content: BriefContent, exhibit: Exhibit) -> str:
+    source_id = exhibit.evidence.source_id
+    if source_id is None:
+        return "no-source"
+    return f"{content.consent_scopes[source_id]}:{content.package.regime.key}"
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    """One file of the bundle other than the manifest and its signature."""
+
+    path: str
+    sha256: str
+    size: int
+    media_type: str
+    exhibit: Exhibit | None = None
+    data: bytes | None = None  # None for exhibits: they are streamed from storage
+
+
+def bundle_files(content: BriefContent, pdf: bytes, extra: dict[str, bytes]) -> list[BundleFile]:
+    """Every file the manifest lists: the PDF, the extra files (verifier, keys), the exhibits."""
+    files = [BundleFile("brief.pdf", hashlib.sha256(pdf).hexdigest(), len(pdf), "application/pdf",
+                        data=pdf)]  # fmt: skip
+    types = {".json": "application/json", ".py": "text/x-python", ".txt": "text/plain"}
+    for name, data in sorted(extra.items()):
+        media_type = types.get(PurePosixPath(name).suffix, "application/octet-stream")
+        files.append(
+            BundleFile(name, hashlib.sha256(data).hexdigest(), len(data), media_type, data=data)
+        )
+    for exhibit in content.exhibits:
+        evidence = exhibit.evidence
+        if not _ships(exhibit):  # links, and flagged files no lead reviewer let through
+            continue
+        files.append(
+            BundleFile(
+                exhibit_path(exhibit),
+                evidence.sha256,
+                evidence.size,
+                evidence.content_type or "application/octet-stream",
+                exhibit=exhibit,
+            )
+        )
+    return files
+
+
+def manifest(
+    content: BriefContent,
+    pdf_sha256: str,
+    *,
+    files: list[BundleFile] = (),
+    audit_head: dict | None = None,
+) -> dict:
+    """
+    The machine-readable companion of the PDF: every file of the bundle with its hash, size,
+    media type, and for exhibits their stable reference and consent scope. Signed as a whole.
+    """
     package = content.package
     return {
-        "format": "magnitsky-portal-brief/1",
+        "format": "magnitsky-portal-brief/2",
         "package": package.reference,
         "version": content.version,
         "regime": {"key": package.regime.key, "name": package.regime.name},
@@ -220,9 +320,25 @@ def manifest(content: BriefContent, pdf_sha256: str) -> dict:
         "contributing_organisations": content.organisations,
         "material_withheld": content.withheld,
         "brief": {"file": "brief.pdf", "sha256": pdf_sha256},
+        "signing_key": content.signing_key,
+        "audit_head": audit_head,
+        "files": [
+            {
+                "path": f.path,
+                "sha256": f.sha256,
+                "size": f.size,
+                "media_type": f.media_type,
+                "exhibit": f.exhibit.number if f.exhibit else None,
+                "evidence": evidence_reference(f.exhibit) if f.exhibit else None,
+                "consent_scope": consent_scope(content, f.exhibit) if f.exhibit else None,
+            }
+            for f in files
+        ],
         "exhibits": [
             {
                 "number": exhibit.number,
+                "evidence": evidence_reference(exhibit),
+                "consent_scope": consent_scope(content, exhibit),
                 "kind": exhibit.evidence.kind,
                 "description": exhibit.evidence.description,
                 "file": exhibit_path(exhibit) if _ships(exhibit) else None,
@@ -255,34 +371,37 @@ def _flag(evidence: Evidence) -> dict | None:
     }
 
 
-def write_bundle(target: Path, pdf: bytes, manifest_bytes: bytes, exhibits: list) -> None:
-    """Write the ZIP bundle (brief, manifest, exhibit files) to `target`, streaming each file."""
+def write_bundle(
+    target: Path, manifest_bytes: bytes, signature: bytes, files: list[BundleFile]
+) -> None:
+    """
+    Write the ZIP bundle to `target`, streaming each exhibit and checking it against the hash
+    taken at upload (a file changed in storage stops the render instead of going out).
+    """
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-        bundle.writestr("brief.pdf", pdf)
-        bundle.writestr("manifest.json", manifest_bytes)
-        for exhibit in exhibits:
-            if not _ships(exhibit):  # links, and flagged files no lead reviewer let through
+        bundle.writestr(verifier.MANIFEST, manifest_bytes)
+        bundle.writestr(verifier.SIGNATURE, signature)
+        for item in files:
+            if item.data is not None:
+                bundle.writestr(item.path, item.data)
                 continue
+            digest = hashlib.sha256()
             with (
-                exhibit.evidence.file.open("rb") as source,
-                bundle.open(exhibit_path(exhibit), "w", force_zip64=True) as out,
+                item.exhibit.evidence.file.open("rb") as source,
+                bundle.open(item.path, "w", force_zip64=True) as out,
             ):
                 for chunk in iter(lambda: source.read(CHUNK), b""):
+                    digest.update(chunk)
                     out.write(chunk)
+            if digest.hexdigest() != item.sha256:
+                raise ValueError(
+                    f"{item.path}: the stored file no longer matches its SHA-256 at upload"
+                )
 
 
 def manifest_json(data: dict) -> bytes:
-    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True).encode()
-
-
-# Verification (used by `manage.py verify_brief`, and by anyone with the bundle)
-
-
-@dataclass
-class Check:
-    name: str
-    ok: bool
-    detail: str = ""
+    """Canonical JSON (sorted keys, no whitespace, UTF-8): the bytes that are signed."""
+    return verifier.canonical_json(data)
 
 
 def hash_stream(stream) -> str:
@@ -293,42 +412,21 @@ def hash_stream(stream) -> str:
     return digest.hexdigest()
 
 
-def verify(path: Path) -> list[Check]:
-    """Check the brief and every exhibit of a bundle (ZIP) or an unpacked folder."""
-    path = Path(path)
-    if path.is_dir():
-        opener = lambda name: (path / PurePosixPath(name)).open("rb")  # noqa: E731
-        exists = lambda name: (path / PurePosixPath(name)).is_file()  # noqa: E731
-        archive = None
-    else:
-        archive = zipfile.ZipFile(path)
-        names = set(archive.namelist())
-        opener = archive.open
-        exists = names.__contains__
-    try:
-        if not exists("manifest.json"):
-            return [Check("manifest.json", False, "missing")]
-        with opener("manifest.json") as stream:
-            data = json.load(stream)
-        checks = []
-        entries = [("brief.pdf", data["brief"]["sha256"], data["brief"]["file"])]
-        entries += [
-            (e["number"], e["sha256"], e["file"]) for e in data["exhibits"] if e.get("file")
-        ]
-        for label, expected, name in entries:
-            if not exists(name):
-                checks.append(Check(label, False, f"{name} is missing"))
-                continue
-            with opener(name) as stream:
-                actual = hash_stream(stream)
-            if actual == expected:
-                checks.append(Check(label, True))
-            else:
-                checks.append(Check(label, False, f"{name}: SHA-256 {actual}, manifest {expected}"))
-        return checks
-    finally:
-        if archive is not None:
-            archive.close()
+# Verification: the standalone verifier (reviews/verifier/verify.py), also used by
+# `manage.py verify_brief`.
+
+
+def verify(path: Path, *, keys_file=None, fingerprint=None) -> list:
+    """Check a bundle (ZIP or folder); return its checks (name, ok, detail)."""
+    return verifier.verify(path, keys_file=keys_file, fingerprint=fingerprint).checks
+
+
+def audit_head() -> dict:
+    """The audit chain's head as the manifest records it (so the export timestamps it)."""
+    from portal.models import AuditChainHead
+
+    head = AuditChainHead.objects.get(pk=1)
+    return {"sequence": head.sequence, "hash": head.hash}
 
 
 def temporary_bundle_path() -> Path:

@@ -4,7 +4,10 @@ checklist claims, independent reviews with rubric scores, questions to the NGO, 
 and the canonical persons that subjects of different dossiers are linked to.
 """
 
+import hashlib
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -386,6 +389,49 @@ def new_package_reference() -> str:
 DEFAULT_MARKING = "OFFICIAL-SENSITIVE: contains material from protected sources. Do not publish."
 
 
+def validate_age_recipient(value: str) -> None:
+    import pyrage
+
+    try:
+        pyrage.x25519.Recipient.from_str(value.strip())
+    except pyrage.RecipientError:
+        raise ValidationError(
+            _("Give the ministry's age public key (it starts with age1).")
+        ) from None
+
+
+class RecipientKey(models.Model):
+    """
+    A receiving ministry's public key (age, X25519): a brief delivered with it leaves the portal
+    only encrypted to it. Only public keys are kept here; the ministry keeps its private key.
+    """
+
+    recipient = models.CharField(_("ministry"), max_length=300)
+    label = models.CharField(_("label"), max_length=200, help_text=_("e.g. who holds it"))
+    public_key = models.CharField(
+        _("age public key"), max_length=100, unique=True, validators=[validate_age_recipient]
+    )
+    fingerprint = models.CharField(max_length=64, editable=False)
+    active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["recipient", "-created_at"]
+        verbose_name = _("recipient key")
+        verbose_name_plural = _("recipient keys")
+
+    def __str__(self) -> str:
+        return f"{self.recipient}: {self.label} ({self.fingerprint[:16]})"
+
+    def save(self, *args, **kwargs):
+        self.public_key = self.public_key.strip()
+        self.fingerprint = hashlib.sha256(self.public_key.encode()).hexdigest()
+        super().save(*args, **kwargs)
+
+
 class Package(models.Model):
     """One government brief: persons asked to be designated under one regime, and its evidence."""
 
@@ -428,6 +474,18 @@ class Package(models.Model):
         help_text=_("The language the brief is written in for the receiving government."),
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    recipient_key = models.ForeignKey(
+        RecipientKey,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="packages",
+        verbose_name=_("encrypt to"),
+        help_text=_(
+            "The ministry's key: the brief then leaves the portal only encrypted to it "
+            "(no plain download)."
+        ),
+    )
     response = models.CharField(
         _("government response"), max_length=30, choices=Response.choices, blank=True
     )
@@ -489,6 +547,9 @@ class BriefVersion(models.Model):
     pdf_sha256 = models.CharField(max_length=64, blank=True)
     manifest_sha256 = models.CharField(max_length=64, blank=True)
     bundle_sha256 = models.CharField(max_length=64, blank=True)
+    # manifest.sig as shipped (signature, key fingerprint, RFC 3161 token) and the signing key.
+    manifest_signature = models.TextField(blank=True)
+    signing_key = models.CharField(max_length=64, blank=True)
     pages = models.PositiveIntegerField(null=True, blank=True)
     exhibits = models.PositiveIntegerField(null=True, blank=True)
     withheld = models.PositiveIntegerField(null=True, blank=True)
@@ -522,6 +583,13 @@ class Delivery(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     note = models.TextField(blank=True)
+    # Encryption to the recipient (optional): the key used, by fingerprint, and the file sent.
+    recipient_key = models.ForeignKey(
+        RecipientKey, on_delete=models.PROTECT, null=True, blank=True, related_name="deliveries"
+    )
+    key_fingerprint = models.CharField(max_length=64, blank=True)
+    encrypted_bundle = models.FileField(upload_to="deliveries/", max_length=200, blank=True)
+    encrypted_sha256 = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -22,7 +22,7 @@ from submissions.services import TransitionNotAllowed
 
 from . import packages
 from .csv_export import to_csv
-from .models import BriefVersion, Package
+from .models import BriefVersion, Package, RecipientKey
 from .querysets import dossiers_for_review
 
 
@@ -37,12 +37,15 @@ class PackageForm(forms.ModelForm):
             "dossiers",
             "cover_note",
             "handling_marking",
+            "recipient_key",
         ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if "language" in self.fields:  # English unless the lead chooses otherwise
             self.fields["language"].required = False
+        if "recipient_key" in self.fields:
+            self.fields["recipient_key"].queryset = RecipientKey.objects.filter(active=True)
         if "recipient" in self.fields:
             self.fields["recipient"].required = False
             self.fields["recipient"].help_text = _("Leave empty for the regime's authority.")
@@ -65,6 +68,12 @@ class DeliveryForm(forms.Form):
     recipient = forms.CharField(max_length=300)
     channel = forms.CharField(max_length=200)
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    recipient_key = forms.ModelChoiceField(
+        queryset=RecipientKey.objects.none(),
+        required=False,
+        label=_("Encrypt to"),
+        help_text=_("The ministry's key: the delivery is then the bundle encrypted to it."),
+    )
 
 
 class ResponseForm(forms.Form):
@@ -136,6 +145,12 @@ class BriefVersionInline(LeadOnly, admin.TabularInline):
                 ("bundle", "bundle", version.bundle_sha256),
             ]
         ]
+        if version.package.recipient_key_id:
+            return format_html(
+                '{}<br><code title="SHA-256">{}</code>',
+                _("encrypted to the recipient: download it from a delivery"),
+                version.bundle_sha256[:16],
+            )
         return format_html("{}<br>{}<br>{}", *links)
 
 
@@ -198,6 +213,7 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
                 persons=data["persons"],
                 dossiers=data["dossiers"],
                 language=data.get("language"),
+                recipient_key=data.get("recipient_key"),
             )
             return
         created = packages.create_package(
@@ -207,6 +223,7 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
             recipient=data["recipient"],
             cover_note=data["cover_note"],
             language=data.get("language") or "en",
+            recipient_key=data.get("recipient_key"),
             by=request.user,
         )
         obj.pk, obj.reference = created.pk, created.reference
@@ -229,8 +246,15 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
 
     @staticmethod
     def _delivery_form(package, data=None):
-        form = DeliveryForm(data, initial={"recipient": package.recipient})
+        form = DeliveryForm(
+            data, initial={"recipient": package.recipient, "recipient_key": package.recipient_key}
+        )
         form.fields["version"].queryset = package.versions.filter(status="done")
+        keys = RecipientKey.objects.filter(active=True)
+        if package.recipient_key_id:  # this package leaves only encrypted to its key
+            keys = keys.filter(pk=package.recipient_key_id)
+            form.fields["recipient_key"].required = True
+        form.fields["recipient_key"].queryset = keys
         return form
 
     # Actions
@@ -288,6 +312,11 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
             ),
             path(
                 "<int:object_id>/deliver/", view(self.deliver_view), name="reviews_package_deliver"
+            ),
+            path(
+                "<int:object_id>/deliveries/<int:delivery_id>/bundle.zip.age",
+                view(self.delivery_download_view),
+                name="reviews_package_delivery_download",
             ),
             path(
                 "<int:object_id>/response/",
@@ -357,6 +386,15 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
         files = {"pdf": version.pdf, "manifest": version.manifest, "bundle": version.bundle}
         if kind not in files:
             raise Http404
+        if package.recipient_key_id:
+            # Nothing readable leaves the portal: only the delivery's encrypted bundle does.
+            self.message_user(
+                request,
+                _("This package is encrypted to its recipient: download a delivery's encrypted "
+                  "bundle instead."),
+                messages.ERROR,
+            )  # fmt: skip
+            return self._back(package)
         audit.record(
             actor=request.user,
             action="brief.downloaded",
@@ -373,6 +411,24 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
             files[kind],
             filename=f"{package.reference}-v{number}-{names[kind]}",
             detected_type=types[kind],
+        )
+
+    def delivery_download_view(self, request, object_id, delivery_id):
+        package = self._package(request, object_id)
+        delivery = get_object_or_404(
+            package.deliveries.exclude(encrypted_bundle=""), pk=delivery_id
+        )
+        audit.record(
+            actor=request.user,
+            action="brief.downloaded",
+            target=package,
+            data={"version": delivery.version.number, "file": "encrypted-bundle",
+                  "encrypted_to": delivery.key_fingerprint},
+        )  # fmt: skip
+        return download_response(
+            delivery.encrypted_bundle,
+            filename=f"{package.reference}-v{delivery.version.number}-bundle.zip.age",
+            detected_type="application/age-encryption",
         )
 
     def exhibits_csv_view(self, request, object_id):
@@ -396,6 +452,45 @@ def _refusal(error: Exception) -> str:
     if isinstance(error, TransitionNotAllowed):
         return str(_("This package cannot make that move in its present state."))
     return str(error) or str(_("You may not do this."))
+
+
+class RecipientKeyForm(forms.ModelForm):
+    class Meta:
+        model = RecipientKey
+        fields = ["recipient", "label", "public_key"]
+
+
+@admin.register(RecipientKey)
+class RecipientKeyAdmin(LeadOnly, admin.ModelAdmin):
+    """Ministries' public keys (age): added and deactivated, never edited or deleted."""
+
+    form = RecipientKeyForm
+    list_display = ["recipient", "label", "short_fingerprint", "active", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["recipient", "label", "fingerprint"]
+    actions = ["deactivate"]
+
+    @admin.display(description=_("fingerprint"))
+    def short_fingerprint(self, key):
+        return format_html("<code>{}</code>", key.fingerprint)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            return ["recipient", "label", "public_key", "fingerprint", "active", "created_by"]
+        return []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        created = packages.register_recipient_key(
+            recipient=obj.recipient, label=obj.label, public_key=obj.public_key, by=request.user
+        )
+        obj.pk = created.pk
+
+    @admin.action(description=_("Deactivate: no new deliveries to these keys"))
+    def deactivate(self, request, queryset):
+        for key in queryset.filter(active=True):
+            packages.deactivate_recipient_key(key, by=request.user)
 
 
 def _csv_response(text: str, filename: str) -> HttpResponse:

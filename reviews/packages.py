@@ -10,6 +10,7 @@ models.PACKAGE_TRANSITIONS), in a durable transaction, and is audited.
 
 import hashlib
 import io
+import json
 import uuid
 from collections.abc import Iterable
 from datetime import date
@@ -29,8 +30,8 @@ from submissions import services as dossier_services
 from submissions.models import ChecklistAnswer, Dossier, Evidence, Regime
 from submissions.services import record_evidence_scan
 
-from . import briefs, tasks
-from .models import BriefVersion, Delivery, Package, Person
+from . import briefs, signing, tasks
+from .models import BriefVersion, Delivery, Package, Person, RecipientKey
 from .querysets import dossiers_for_review
 
 
@@ -110,6 +111,12 @@ def check_contents(regime: Regime, persons: list[Person], dossiers: list[Dossier
         )
 
 
+def _usable_key(key: RecipientKey | None) -> RecipientKey | None:
+    if key is not None and not RecipientKey.objects.filter(pk=key.pk, active=True).exists():
+        raise ValidationError(_("That recipient key is no longer active."))
+    return key
+
+
 def _brief_language(code: str) -> str:
     if code not in dict(settings.LANGUAGES):
         raise ValidationError(
@@ -129,6 +136,7 @@ def create_package(
     recipient: str = "",
     cover_note: str = "",
     language: str = "en",
+    recipient_key: RecipientKey | None = None,
 ) -> Package:
     """Start a package for one government's regime from approved dossiers."""
     _lead(by)
@@ -140,6 +148,7 @@ def create_package(
         recipient=recipient or regime.receiving_authority,
         cover_note=cover_note,
         language=_brief_language(language),
+        recipient_key=_usable_key(recipient_key),
         created_by=by,
     )
     package.persons.set(persons)
@@ -148,7 +157,11 @@ def create_package(
         actor=by,
         action="package.created",
         target=package,
-        data={"regime": regime.key, "dossiers": [d.reference for d in dossiers]},
+        data={
+            "regime": regime.key,
+            "dossiers": [d.reference for d in dossiers],
+            "encrypted_to": recipient_key.fingerprint if recipient_key else None,
+        },
     )
     return package
 
@@ -164,6 +177,7 @@ def update_package(
     persons: Iterable[Person],
     dossiers: Iterable[Dossier],
     language: str | None = None,
+    recipient_key: RecipientKey | None = None,
 ) -> Package:
     """Change a draft package."""
     package = _lock(package, by=by)
@@ -176,16 +190,21 @@ def update_package(
     package.cover_note, package.handling_marking = cover_note, handling_marking
     if language is not None:
         package.language = _brief_language(language)
+    package.recipient_key = _usable_key(recipient_key)
     package.save(
-        update_fields=["recipient", "cover_note", "handling_marking", "language", "updated_at"]
-    )
+        update_fields=["recipient", "cover_note", "handling_marking", "language",
+                       "recipient_key", "updated_at"]
+    )  # fmt: skip
     package.persons.set(persons)
     package.dossiers.set(dossiers)
     audit.record(
         actor=by,
         action="package.updated",
         target=package,
-        data={"dossiers": [d.reference for d in dossiers]},
+        data={
+            "dossiers": [d.reference for d in dossiers],
+            "encrypted_to": recipient_key.fingerprint if recipient_key else None,
+        },
     )
     return package
 
@@ -262,18 +281,28 @@ def render_version(version: BriefVersion) -> None:
         # The brief speaks the receiving government's language, whoever asked for it.
         with translation.override(package.language):
             content = briefs.assemble(package, version.number)
+            content.signing_key = signing.current_fingerprint()
             _progress(version, 30)
             pdf = briefs.render_pdf(content)
-            pdf_sha256 = hashlib.sha256(pdf).hexdigest()
             pages = len(PdfReader(io.BytesIO(pdf)).pages)
-            _progress(version, 70)
-            manifest = briefs.manifest_json(briefs.manifest(content, pdf_sha256))
+        pdf = signing.sign_pdf(
+            pdf, reason=f"Brief {package.reference} v{version.number} for {package.recipient}"
+        )
+        pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+        _progress(version, 70)
+        extra = {"keys.json": signing.keys_json(), **signing.verifier_files()}
+        files = briefs.bundle_files(content, pdf, extra)
+        head = briefs.audit_head()
+        manifest = briefs.manifest_json(
+            briefs.manifest(content, pdf_sha256, files=files, audit_head=head)
+        )
+        signature = signing.sign_manifest(manifest)
         prefix = f"briefs/{package.reference}/v{version.number}-{uuid.uuid4().hex[:8]}"
         stored.append(storage.save(f"{prefix}/brief.pdf", ContentFile(pdf)))
         stored.append(storage.save(f"{prefix}/manifest.json", ContentFile(manifest)))
         bundle_path = briefs.temporary_bundle_path()
         try:
-            briefs.write_bundle(bundle_path, pdf, manifest, content.exhibits)
+            briefs.write_bundle(bundle_path, manifest, signature, files)
             with bundle_path.open("rb") as handle:
                 bundle_sha256 = briefs.hash_stream(handle)
                 handle.seek(0)
@@ -288,6 +317,8 @@ def render_version(version: BriefVersion) -> None:
                     storage.delete(name)
                 return
             current.pdf.name, current.manifest.name, current.bundle.name = stored
+            current.manifest_signature = signature.decode()
+            current.signing_key = content.signing_key
             current.pdf_sha256 = pdf_sha256
             current.manifest_sha256 = hashlib.sha256(manifest).hexdigest()
             current.bundle_sha256 = bundle_sha256
@@ -314,6 +345,10 @@ def render_version(version: BriefVersion) -> None:
                     "pages": pages,
                     "exhibits": len(content.exhibits),
                     "withheld": content.withheld,
+                    "manifest_sha256": current.manifest_sha256,
+                    "signing_key": content.signing_key,
+                    "audit_head": head,
+                    "timestamped": json.loads(signature)["timestamp"] is not None,
                 },
             )
     except Exception as error:
@@ -325,7 +360,6 @@ def render_version(version: BriefVersion) -> None:
         raise
 
 
-@transaction.atomic(durable=True)
 def record_delivery(
     package: Package,
     version: BriefVersion,
@@ -335,11 +369,65 @@ def record_delivery(
     recipient: str,
     channel: str,
     note: str = "",
+    recipient_key: RecipientKey | None = None,
 ) -> Delivery:
     """
     Record that a rendered brief was handed to a government; its approved dossiers move to
-    `packaged`, each through the dossier transition (audited, with its timestamp).
+    `packaged`, each through the dossier transition (audited, with its timestamp). With a
+    recipient key (the package's, or one chosen for this delivery), the bundle is encrypted to
+    it (age) and that encrypted file is what the delivery hands over.
     """
+    _lead(by)
+    if not Package.objects.visible_to(by).filter(pk=package.pk).exists():
+        raise PermissionDenied
+    key = recipient_key or package.recipient_key
+    if package.recipient_key_id and key.pk != package.recipient_key_id:
+        raise ValidationError(
+            _("This package leaves the portal only encrypted to %(key)s.")
+            % {"key": package.recipient_key}
+        )
+    if key is not None and not key.active:
+        raise ValidationError(_("That recipient key is no longer active."))
+    encrypted = _encrypt_bundle(version, key) if key is not None else None
+    try:
+        return _record_delivery(
+            package, version, by=by, delivered_on=delivered_on, recipient=recipient,
+            channel=channel, note=note, key=key, encrypted=encrypted,
+        )  # fmt: skip
+    except BaseException:
+        if encrypted is not None:
+            Delivery._meta.get_field("encrypted_bundle").storage.delete(encrypted[0])
+        raise
+
+
+def _encrypt_bundle(version: BriefVersion, key: RecipientKey) -> tuple[str, str]:
+    """Encrypt the version's bundle to `key` into storage; return (name, SHA-256 of it)."""
+    import pyrage
+
+    if version.status != BriefVersion.Status.DONE:
+        raise ValidationError(_("Only a rendered version of this package can be delivered."))
+    storage = Delivery._meta.get_field("encrypted_bundle").storage
+    target = briefs.temporary_bundle_path()
+    try:
+        with version.bundle.open("rb") as source, target.open("wb") as out:
+            pyrage.encrypt_io(source, out, [pyrage.x25519.Recipient.from_str(key.public_key)])
+        with target.open("rb") as handle:
+            digest = briefs.hash_stream(handle)
+            handle.seek(0)
+            name = storage.save(
+                f"deliveries/{version.package.reference}/v{version.number}-"
+                f"{uuid.uuid4().hex[:8]}/bundle.zip.age",
+                File(handle),
+            )
+    finally:
+        target.unlink(missing_ok=True)
+    return name, digest
+
+
+@transaction.atomic(durable=True)
+def _record_delivery(
+    package, version, *, by, delivered_on, recipient, channel, note, key, encrypted
+) -> Delivery:
     package = _lock(package, by=by)
     version = BriefVersion.objects.filter(pk=version.pk).first()
     if (
@@ -350,6 +438,8 @@ def record_delivery(
         raise ValidationError(_("Only a rendered version of this package can be delivered."))
     if not package.can_move_to(Package.Status.DELIVERED):
         raise ValidationError(_("This package cannot be delivered in its present state."))
+    if package.recipient_key_id and (key is None or key.pk != package.recipient_key_id):
+        raise ValidationError(_("The package's recipient key changed: deliver again."))
     delivery = Delivery.objects.create(
         package=package,
         version=version,
@@ -358,12 +448,22 @@ def record_delivery(
         channel=channel,
         note=note,
         delivered_by=by,
+        recipient_key=key,
+        key_fingerprint=key.fingerprint if key else "",
+        encrypted_bundle=encrypted[0] if encrypted else "",
+        encrypted_sha256=encrypted[1] if encrypted else "",
     )
     transition(
         package,
         Package.Status.DELIVERED,
         by=by,
-        data={"version": version.number, "recipient": recipient, "channel": channel},
+        data={
+            "version": version.number,
+            "recipient": recipient,
+            "channel": channel,
+            "encrypted_to": key.fingerprint if key else None,
+            "encrypted_sha256": encrypted[1] if encrypted else None,
+        },
     )
     approved = (
         Dossier.objects.select_for_update()
@@ -376,6 +476,36 @@ def record_delivery(
         )
         dossier.save(update_fields=["status", "status_changed_at", "updated_at"])
     return delivery
+
+
+@transaction.atomic
+def register_recipient_key(
+    *, recipient: str, label: str, public_key: str, by: User
+) -> RecipientKey:
+    """Keep a ministry's age public key, so that briefs can be encrypted to it."""
+    _lead(by)
+    key = RecipientKey(recipient=recipient, label=label, public_key=public_key.strip(),
+                       created_by=by)  # fmt: skip
+    key.full_clean()
+    key.save()
+    audit.record(
+        actor=by,
+        action="recipient_key.registered",
+        target=key,
+        data={"recipient": recipient, "fingerprint": key.fingerprint},
+    )
+    return key
+
+
+@transaction.atomic
+def deactivate_recipient_key(key: RecipientKey, *, by: User) -> RecipientKey:
+    """Stop using a ministry's key for new deliveries (it stays named by past ones)."""
+    _lead(by)
+    RecipientKey.objects.filter(pk=key.pk).update(active=False)
+    key.active = False
+    audit.record(actor=by, action="recipient_key.deactivated", target=key,
+                 data={"fingerprint": key.fingerprint})  # fmt: skip
+    return key
 
 
 @transaction.atomic(durable=True)

@@ -46,6 +46,12 @@ ADMIN = {
 RULES = {
     "home": PUBLIC,
     "healthz": PUBLIC,
+    # How a ministry checks a brief without an account: the keys ever used, the verifier.
+    "brief-signing-keys": PUBLIC,
+    "brief-signing-keys-json": PUBLIC,
+    "brief-signing-certificate": PUBLIC,
+    "brief-verifier": PUBLIC,
+    "brief-verifier-requirements": PUBLIC,
     "set_language": dict.fromkeys(ROLES, "refused"),  # POST only (the switcher's form)
     "login": PUBLIC,
     "logout": {**dict.fromkeys(ROLES, "refused"), "anonymous": "any"},  # POST only

@@ -2,27 +2,32 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reviews.briefs import verify
+from reviews.verifier import verify as verifier
 
 
 class Command(BaseCommand):
     help = (
-        "Verify a brief: the PDF and every exhibit against the SHA-256s in its manifest. "
-        "Takes the ZIP bundle, or a folder holding manifest.json, brief.pdf and exhibits/."
+        "Verify a brief bundle with the standalone verifier shipped in it (verify.py): the "
+        "manifest's signature and timestamp, the file set, every SHA-256 and the PDF's annex. "
+        "Takes the ZIP bundle, or the folder it was unpacked into."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("bundle", help="bundle ZIP or unpacked folder")
+        parser.add_argument("--keys", help="a published key list (keys.json) to check against")
+        parser.add_argument("--fingerprint", help="the signing key's fingerprint you expect")
 
-    def handle(self, *args, bundle, **options):
+    def handle(self, *args, bundle, keys=None, fingerprint=None, **options):
         path = Path(bundle)
         if not path.exists():
             raise CommandError(f"{path} does not exist.")
-        checks = verify(path)
-        for check in checks:
+        try:
+            report = verifier.verify(path, keys_file=keys, fingerprint=fingerprint)
+        except verifier.VerificationError as error:
+            raise CommandError(str(error)) from None
+        for check in report.checks:
             mark = self.style.SUCCESS("ok  ") if check.ok else self.style.ERROR("FAIL")
             self.stdout.write(f"{mark} {check.name} {check.detail}".rstrip())
-        failed = [c.name for c in checks if not c.ok]
-        if failed:
-            raise CommandError(f"Verification failed for: {', '.join(failed)}.")
-        self.stdout.write(self.style.SUCCESS(f"All {len(checks)} files match the manifest."))
+        if not report.ok:
+            raise CommandError(report.summary())
+        self.stdout.write(self.style.SUCCESS(report.summary()))

@@ -1,0 +1,1 @@
+"""The standalone brief verifier: verify.py is shipped verbatim in every bundle."""
