@@ -117,6 +117,7 @@ class ReportForm(ChallengeForm):
                     (IntakeConsent.Scope.NAMED, _("Yes, with my name")),
                 ],
                 initial=NO_CONSENT,
+                required=False,  # nothing chosen: no consent
                 widget=forms.RadioSelect,
             )
 
@@ -133,7 +134,7 @@ class ReportForm(ChallengeForm):
         return [
             (regime, self.cleaned_data[f"consent_{regime.pk}"])
             for regime in self.regimes
-            if self.cleaned_data.get(f"consent_{regime.pk}", NO_CONSENT) != NO_CONSENT
+            if self.cleaned_data.get(f"consent_{regime.pk}") not in ("", None, NO_CONSENT)
         ]
 
     def intake_fields(self) -> dict:
