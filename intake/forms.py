@@ -189,3 +189,18 @@ class RouteForm(forms.Form):
     organisation = forms.ModelChoiceField(
         label=_("Send to"), queryset=Organisation.objects.filter(accepts_intakes=True)
     )
+
+
+class ListingForm(forms.Form):
+    accepts_intakes = forms.BooleanField(
+        label=_("accept reports from victims and witnesses"),
+        required=False,
+        help_text=Organisation._meta.get_field("accepts_intakes").help_text,
+    )
+    intake_description = forms.CharField(
+        label=_("public description for reporters"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=Organisation._meta.get_field("intake_description").help_text,
+    )

@@ -508,3 +508,26 @@ def record_file_download(intake_file: IntakeFile, *, by: User) -> None:
         target=intake_file.intake,
         data={"sha256": intake_file.sha256},
     )
+
+
+@transaction.atomic
+def set_intake_listing(
+    organisation: Organisation, *, by: User, accepts: bool, description: str
+) -> Organisation:
+    """An organisation admin opts in to (or out of) reports, with the text reporters read."""
+    from portal.models import Membership
+
+    if not Membership.objects.filter(
+        organisation=organisation, user=by, role=Membership.Role.ADMIN
+    ).exists():
+        raise PermissionDenied
+    organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    organisation.accepts_intakes, organisation.intake_description = accepts, description
+    organisation.save(update_fields=["accepts_intakes", "intake_description"])
+    audit.record(
+        actor=by,
+        action="organisation.intake_listing_changed",
+        target=organisation,
+        data={"accepts_intakes": accepts},
+    )
+    return organisation

@@ -21,6 +21,7 @@ urlpatterns = [
     path("report/language/", views.set_language, name="language"),
     # For the receiving organisation (signed in).
     path("intakes/", views.queue, name="queue"),
+    path("intakes/listing/<slug:slug>/", views.listing, name="listing"),
     path("intakes/<str:reference>/", views.queue_detail, name="queue-detail"),
     path("intakes/<str:reference>/reply/", views.queue_reply, name="queue-reply"),
     path("intakes/<str:reference>/adopt/", views.queue_adopt, name="queue-adopt"),

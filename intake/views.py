@@ -18,10 +18,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from portal.models import Membership, Organisation
 from portal.storage import download_response
 
 from . import challenge, languages, services, throttle
-from .forms import AdoptForm, CodeForm, MessageForm, ReportForm, RouteForm
+from .forms import AdoptForm, CodeForm, ListingForm, MessageForm, ReportForm, RouteForm
 from .models import Intake, IntakeFile
 from .uploads import rejection_message, with_intake_upload_handler
 
@@ -291,7 +292,40 @@ def _visible(request, reference: str) -> Intake:
 @never_cache
 def queue(request: HttpRequest) -> HttpResponse:
     intakes = Intake.objects.visible_to(request.user).select_related("organisation", "category")
-    return render(request, "intake/queue.html", {"intakes": intakes})
+    administered = Organisation.objects.filter(
+        memberships__user=request.user, memberships__role=Membership.Role.ADMIN
+    )
+    return render(request, "intake/queue.html", {"intakes": intakes, "administered": administered})
+
+
+@never_cache
+def listing(request: HttpRequest, slug: str) -> HttpResponse:
+    """An organisation admin opts in to reports and describes the organisation to reporters."""
+    organisation = get_object_or_404(
+        Organisation.objects.filter(
+            memberships__user=request.user, memberships__role=Membership.Role.ADMIN
+        ),
+        slug=slug,
+    )
+    if request.method == "POST":
+        form = ListingForm(request.POST)
+        if form.is_valid():
+            services.set_intake_listing(
+                organisation,
+                by=request.user,
+                accepts=form.cleaned_data["accepts_intakes"],
+                description=form.cleaned_data["intake_description"],
+            )
+            messages.success(request, _("Saved."))
+            return redirect("intake:queue")
+    else:
+        form = ListingForm(
+            initial={
+                "accepts_intakes": organisation.accepts_intakes,
+                "intake_description": organisation.intake_description,
+            }
+        )
+    return render(request, "intake/listing.html", {"form": form, "organisation": organisation})
 
 
 @never_cache

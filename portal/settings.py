@@ -432,6 +432,7 @@ LOGGING = {
         "axes": {"level": "WARNING"},
         "django.request": {"filters": ["forget_reporters"]},
         "django.security": {"filters": ["forget_reporters"]},
+        "django.security.csrf": {"filters": ["forget_reporters"]},
     },
 }
 

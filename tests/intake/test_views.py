@@ -245,3 +245,19 @@ def test_the_intake_speaks_khmer_and_the_rest_of_the_portal_does_not(client, db)
     assert '<html lang="km">' in client.get(reverse("intake:start")).content.decode()
     login = client.get("/accounts/login/").content.decode()
     assert '<html lang="en">' in login and 'value="km"' not in login
+
+
+def test_an_organisation_admin_opts_in_and_a_member_cannot(client, bob, alice, org_a):
+    url = reverse("intake:listing", args=[org_a.slug])
+    client.force_login(alice)
+    assert client.get(url).status_code == 404
+    client.force_login(bob)
+    response = client.post(
+        url, {"accepts_intakes": "on", "intake_description": "We answer in Khmer."}
+    )
+    assert response.status_code == 302
+    org_a.refresh_from_db()
+    assert org_a.accepts_intakes and org_a.intake_description == "We answer in Khmer."
+    form = client.get(reverse("intake:new")).content.decode()
+    assert "We answer in Khmer." in form
+    assert AuditEvent.objects.filter(action="organisation.intake_listing_changed").exists()
