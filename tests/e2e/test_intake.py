@@ -67,7 +67,7 @@ def test_a_reporter_files_in_khmer_and_an_ngo_adopts_the_report(new_page, portal
     reporter.locator("#id_account").fill("ប៉ូលិសបានវាយខ្ញុំនៅផ្សារ។")
     reporter.locator("input[name=reporter_role][value=victim]").check()
     reporter.get_by_label("Demo Human Rights Documentation Centre").check()
-    consent = reporter.locator("fieldset:has(legend:text('UK Global Human Rights sanctions'))")
+    consent = reporter.get_by_role("group", name="UK Global Human Rights sanctions", exact=True)
     consent.locator("input[value=anonymous]").check()
     reporter.locator("#id_files").set_input_files(
         [{"name": "market.jpg", "mimeType": "image/jpeg", "buffer": photo}]
