@@ -80,6 +80,14 @@ class Intake(models.Model):
         blank=True,
         related_name="+",
     )
+    # The source the reporter became on adoption: later files are exhibits from them too.
+    source = models.ForeignKey(
+        "submissions.Source",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     adopted_at = models.DateTimeField(null=True, blank=True)
 
     objects = IntakeQuerySet.as_manager()

@@ -197,10 +197,11 @@ def add_reporter_message(intake: Intake, *, body: str) -> IntakeMessage:
 
 
 def add_reporter_files(intake: Intake, *, files: list) -> list[IntakeFile]:
-    """The reporter adds files to an open report."""
+    """
+    The reporter adds files to their report. After adoption they wait in the report until a
+    member adds them to the dossier (add_files_to_dossier).
+    """
     try:
-        if intake.status != Intake.Status.OPEN:
-            raise IntakeClosed
         _check_files(intake, files)
     except BaseException:
         for upload in files:
@@ -211,8 +212,6 @@ def add_reporter_files(intake: Intake, *, files: list) -> list[IntakeFile]:
     try:
         with transaction.atomic(durable=True):
             intake = Intake.objects.select_for_update().get(pk=intake.pk)
-            if intake.status != Intake.Status.OPEN:
-                raise IntakeClosed
             rows = _add_files(intake, files, stored)
             audit.record(
                 actor=None,
@@ -234,7 +233,7 @@ def remove_file_metadata(intake_file: IntakeFile) -> IntakeFile:
     The SHA-256 of the file as it was sent is kept (received_sha256) for the chain of custody;
     the original bytes are deleted.
     """
-    if intake_file.intake.status != Intake.Status.OPEN:
+    if intake_file.evidence_id is not None:  # already an exhibit: its bytes are evidence now
         raise IntakeClosed
     pillow_format = STRIPPABLE.get(intake_file.content_type)
     if pillow_format is None:
@@ -256,6 +255,8 @@ def remove_file_metadata(intake_file: IntakeFile) -> IntakeFile:
     try:
         with transaction.atomic(durable=True):
             row = IntakeFile.objects.select_for_update().get(pk=intake_file.pk)
+            if row.evidence_id is not None:
+                raise IntakeClosed
             old_name, old_sha = row.file.name, row.sha256
             if row.intake.files.filter(sha256=cleaned.sha256).exclude(pk=row.pk).exists():
                 raise ValidationError(_("This report already holds the same image."))
@@ -407,9 +408,9 @@ def adopt_intake(intake: Intake, *, by: User, title: str, target_regimes: Iterab
     for row in intake.files.select_for_update():
         _adopt_file(row, dossier=dossier, source=source, incident=incident, by=by, intake=intake)
     intake.status = Intake.Status.ADOPTED
-    intake.dossier, intake.adopted_at = dossier, timezone.now()
+    intake.dossier, intake.source, intake.adopted_at = dossier, source, timezone.now()
     _extend(intake)
-    intake.save(update_fields=["status", "dossier", "adopted_at", "purge_after"])
+    intake.save(update_fields=["status", "dossier", "source", "adopted_at", "purge_after"])
     audit.record(
         actor=by,
         action="intake.adopted",
@@ -417,6 +418,25 @@ def adopt_intake(intake: Intake, *, by: User, title: str, target_regimes: Iterab
         data={"dossier": dossier.reference, "source": source.pseudonym},
     )
     return dossier
+
+
+@transaction.atomic(durable=True)
+def add_files_to_dossier(intake: Intake, *, by: User) -> list[Evidence]:
+    """Add the files a reporter sent after adoption to the dossier, as exhibits."""
+    intake = _lock_for(intake, by)
+    if intake.dossier is None or not intake.organisation.has_member(by):
+        raise PermissionDenied
+    dossier = submission_services._lock_draft(
+        intake.dossier, by=by, statuses=submission_services.ATTACHABLE
+    )
+    source = intake.source if intake.source and intake.source.dossier_id == dossier.pk else None
+    added = []
+    for row in intake.files.select_for_update().filter(evidence__isnull=True):
+        if dossier.evidence.filter(sha256=row.sha256).exists():
+            continue
+        _adopt_file(row, dossier=dossier, source=source, incident=None, by=by, intake=intake)
+        added.append(row.evidence)
+    return added
 
 
 def _adopt_file(row: IntakeFile, *, dossier, source, incident, by: User, intake: Intake) -> None:
@@ -498,6 +518,11 @@ def purge_expired_intakes() -> list[str]:
         purge_intake(intake)
         purged.append(intake.reference)
     return purged
+
+
+def record_intake_viewed(intake: Intake, *, by: User) -> None:
+    """Write down who read a report (it holds the reporter's identity, decrypted)."""
+    audit.record(actor=by, action="intake.viewed", target=intake)
 
 
 def record_file_download(intake_file: IntakeFile, *, by: User) -> None:

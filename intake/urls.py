@@ -25,6 +25,7 @@ urlpatterns = [
     path("intakes/<str:reference>/", views.queue_detail, name="queue-detail"),
     path("intakes/<str:reference>/reply/", views.queue_reply, name="queue-reply"),
     path("intakes/<str:reference>/adopt/", views.queue_adopt, name="queue-adopt"),
+    path("intakes/<str:reference>/add-files/", views.queue_add_files, name="queue-add-files"),
     path("intakes/<str:reference>/route/", views.queue_route, name="queue-route"),
     path("intakes/<str:reference>/files/<int:pk>/", views.queue_file, name="queue-file"),
 ]

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from portal.models import Membership, Organisation
 from portal.storage import download_response
+from submissions.services import NotEditable
 
 from . import challenge, languages, services, throttle
 from .forms import AdoptForm, CodeForm, ListingForm, MessageForm, ReportForm, RouteForm
@@ -223,8 +224,6 @@ def case_files(request: HttpRequest, intake: Intake) -> HttpResponse:
             services.add_reporter_files(intake, files=files)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
-        except services.IntakeClosed:
-            messages.error(request, _("Your report was taken on: send files in a message."))
         else:
             messages.success(request, _("Your files were added."))
     elif not handler.rejected:
@@ -331,11 +330,13 @@ def listing(request: HttpRequest, slug: str) -> HttpResponse:
 @never_cache
 def queue_detail(request: HttpRequest, reference: str) -> HttpResponse:
     intake = _visible(request, reference)
+    services.record_intake_viewed(intake, by=request.user)
     can_adopt = intake.organisation is not None and intake.organisation.has_member(request.user)
     initial_regimes = [c.regime for c in intake.consents.select_related("regime")]
     context = {
         "intake": intake,
         "files": intake.files.select_related("evidence"),
+        "new_files": intake.files.filter(evidence__isnull=True).exists(),
         "thread": intake.messages.select_related("author"),
         "consents": intake.consents.select_related("regime"),
         "message_form": MessageForm(),
@@ -383,6 +384,23 @@ def queue_adopt(request: HttpRequest, reference: str) -> HttpResponse:
         return redirect(intake)
     messages.success(request, _("The report is now a draft dossier."))
     return redirect(dossier)
+
+
+@require_POST
+def queue_add_files(request: HttpRequest, reference: str) -> HttpResponse:
+    """Add the files the reporter sent after adoption to the dossier."""
+    intake = _visible(request, reference)
+    try:
+        added = services.add_files_to_dossier(intake, by=request.user)
+    except PermissionDenied:
+        raise Http404 from None
+    except NotEditable:
+        messages.error(request, _("The dossier takes no new exhibits in its current status."))
+        return redirect(intake)
+    messages.success(
+        request, _("%(count)s files were added to the dossier.") % {"count": len(added)}
+    )
+    return redirect(intake)
 
 
 @require_POST

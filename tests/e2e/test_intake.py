@@ -119,7 +119,7 @@ def test_a_reporter_files_in_khmer_and_an_ngo_adopts_the_report(new_page, portal
     expect(member.locator("main")).to_contain_text("market.jpg")
     expect(member.locator("main")).to_contain_text(sha256[:16])
     shots(member, "adopted-exhibit")
-    member.get_by_role("link", name=re.compile("market.jpg|Edit")).first.click()
+    member.locator("main a[href*='/evidence/']", has_text="Grade and link").first.click()
     expect(member.locator("main")).to_contain_text(sha256)  # the hash taken on arrival
     expect(member.locator("main")).to_contain_text(reference)  # custody: received by intake
     assert found == [], found

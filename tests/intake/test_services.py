@@ -203,3 +203,26 @@ def test_an_answer_postpones_the_purge_and_adopted_files_outlive_it(filed, alice
     with TestCase.captureOnCommitCallbacks(execute=True):
         services.purge_expired_intakes()
     assert Evidence.objects.get(pk=exhibit.pk).file.storage.exists(exhibit.file.name)
+
+
+def test_files_sent_after_adoption_join_the_dossier_when_a_member_adds_them(filed, alice):
+    intake, _code = filed
+    regimes = [c.regime for c in intake.consents.all()]
+    dossier = services.adopt_intake(intake, by=alice, title="T", target_regimes=regimes)
+    intake.refresh_from_db()
+    late = uploaded_from_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "late.pdf")
+    services.add_reporter_files(intake, files=[late])
+    with pytest.raises(services.IntakeClosed):  # adopted photo: its bytes are evidence now
+        services.remove_file_metadata(intake.files.get(evidence__isnull=False))
+    added = services.add_files_to_dossier(intake, by=alice)
+    assert [e.sha256 for e in added] == [late.sha256]
+    assert added[0].source == intake.source and dossier.evidence.count() == 2
+    assert services.add_files_to_dossier(intake, by=alice) == []  # nothing twice
+
+
+def test_another_organisation_cannot_add_files_to_the_dossier(filed, alice, mallory):
+    intake, _code = filed
+    regimes = [c.regime for c in intake.consents.all()]
+    services.adopt_intake(intake, by=alice, title="T", target_regimes=regimes)
+    with pytest.raises(PermissionDenied):
+        services.add_files_to_dossier(intake, by=mallory)
