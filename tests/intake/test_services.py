@@ -226,3 +226,14 @@ def test_another_organisation_cannot_add_files_to_the_dossier(filed, alice, mall
     services.adopt_intake(intake, by=alice, title="T", target_regimes=regimes)
     with pytest.raises(PermissionDenied):
         services.add_files_to_dossier(intake, by=mallory)
+
+
+def test_the_purge_runs_on_a_schedule(filed, settings):
+    from intake import tasks
+
+    intake, _code = filed
+    schedule = settings.CELERY_BEAT_SCHEDULE["purge-expired-intakes"]
+    assert schedule["task"] == "intake.tasks.purge_expired_intakes"
+    Intake.objects.filter(pk=intake.pk).update(purge_after=timezone.now() - timedelta(seconds=1))
+    assert tasks.purge_expired_intakes() == 1
+    assert not Intake.objects.exists()

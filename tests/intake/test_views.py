@@ -261,3 +261,23 @@ def test_an_organisation_admin_opts_in_and_a_member_cannot(client, bob, alice, o
     form = client.get(reverse("intake:new")).content.decode()
     assert "We answer in Khmer." in form
     assert AuditEvent.objects.filter(action="organisation.intake_listing_changed").exists()
+
+
+def test_the_queue_costs_the_same_queries_for_one_report_or_many(
+    client, filed, alice, django_assert_num_queries
+):
+    from intake import services
+
+    client.force_login(alice)
+    client.get(reverse("intake:queue"))  # warm the session and content types
+    for _n in range(4):
+        services.file_intake(
+            fields={"account": "x", "reporter_role": "witness"},
+            organisation=filed[0].organisation,
+            consents=[],
+            files=[],
+        )
+    # 1 session, 2 user, 3 groups (roles), 4 reports with organisation and category,
+    # 5 organisations this user administers
+    with django_assert_num_queries(5):
+        client.get(reverse("intake:queue"))
