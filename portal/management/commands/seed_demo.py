@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from intake.demo import seed_intake_demo
 from portal import services
 from portal.models import Membership, Organisation, User
-from intake.demo import seed_intake_demo
 from reviews import demo as reviews_demo
 from submissions.demo import seed_demo_dossiers
 
