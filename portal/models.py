@@ -121,6 +121,23 @@ class Organisation(models.Model):
             "organisations. Nothing else about its dossiers is ever published."
         ),
     )
+    # Opt-in: listed to people who report through the anonymous intake (/report/, issue #24).
+    accepts_intakes = models.BooleanField(
+        _("accept reports from victims and witnesses"),
+        default=False,
+        help_text=_(
+            "If ticked, people who report through the portal's anonymous intake may choose "
+            "this organisation, which then answers them and may adopt their report."
+        ),
+    )
+    intake_description = models.TextField(
+        _("public description for reporters"),
+        blank=True,
+        help_text=_(
+            "Shown to reporters who choose an organisation: who you are, where you work, "
+            "which languages you answer in and what you can do for them."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -208,6 +208,7 @@ INSTALLED_APPS = [
     "designations",
     "transparency",
     "api",
+    "intake",
     "portal.admin_site.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -324,6 +325,9 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 2  # a reset link is good for two hours
 # Languages: the people who file write in many; the interface starts with English and Japanese.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ja", _("Japanese"))]
+# The public intake for victims and witnesses (/report/) speaks more languages than the rest of
+# the portal; these are offered on its pages only (intake/languages.py).
+INTAKE_LANGUAGES = [*LANGUAGES, ("km", _("Khmer"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # The language switcher's choice is remembered for a year on this device.
 LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
@@ -498,6 +502,7 @@ CELERY_TASK_ROUTES = {
     "designations.tasks.*": {"queue": "designations"},
     "transparency.tasks.render_*": {"queue": "briefs"},
     "submissions.tasks.purge_expired_dossiers": {"queue": "default"},
+    "intake.tasks.*": {"queue": "default"},
     "submissions.tasks.*": {"queue": "evidence"},
     "reviews.tasks.render_*": {"queue": "briefs"},
 }
@@ -546,13 +551,22 @@ CELERY_BEAT_SCHEDULE = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        # Error reports of intake requests lose the request (address, browser): issue #24.
+        "forget_reporters": {"()": "intake.privacy.ForgetReporterFilter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["forget_reporters"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # WeasyPrint logs every rendering step at INFO.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        "django.request": {"filters": ["forget_reporters"]},
+        "django.security": {"filters": ["forget_reporters"]},
+        "django.security.csrf": {"filters": ["forget_reporters"]},
     },
 }
 
@@ -669,4 +683,28 @@ AUDIT_TSA_URL = env.str("AUDIT_TSA_URL", default="")
 CELERY_BEAT_SCHEDULE["audit-checkpoint"] = {
     "task": "portal.tasks.write_audit_checkpoint",
     "schedule": 60 * 60 * 24,
+}
+
+# --- Anonymous intake for victims and witnesses (intake/, issue #24) ----------------------------
+# A report nobody answers or adopts is deleted this many days after it was filed (or after the
+# last answer); the reporter is warned at their visits in the last INTAKE_PURGE_WARNING_DAYS.
+INTAKE_RETENTION_DAYS = env.int("INTAKE_RETENTION_DAYS", default=60)
+INTAKE_PURGE_WARNING_DAYS = env.int("INTAKE_PURGE_WARNING_DAYS", default=14)
+INTAKE_MAX_FILES = env.int("INTAKE_MAX_FILES", default=10)
+INTAKE_MAX_FILE_BYTES = env.int("INTAKE_MAX_FILE_BYTES", default=100 * 1024**2)
+INTAKE_MAX_TOTAL_BYTES = env.int("INTAKE_MAX_TOTAL_BYTES", default=300 * 1024**2)
+# Cost of filing or trying a receipt code: SHA-256 leading zero bits the browser must find
+# (18: about a second or two in a phone's browser), and how long a challenge stays good.
+INTAKE_POW_BITS = env.int("INTAKE_POW_BITS", default=18)
+INTAKE_CHALLENGE_MAX_AGE = env.int("INTAKE_CHALLENGE_MAX_AGE", default=3 * 60 * 60)
+# Wrong receipt codes allowed per hour, per client address (kept only as a keyed digest in
+# the cache) and for the whole portal; reports filed per hour per client address.
+INTAKE_CODE_FAILURES_PER_CLIENT = env.int("INTAKE_CODE_FAILURES_PER_CLIENT", default=10)
+INTAKE_CODE_FAILURES_GLOBAL = env.int("INTAKE_CODE_FAILURES_GLOBAL", default=500)
+INTAKE_FILINGS_PER_CLIENT = env.int("INTAKE_FILINGS_PER_CLIENT", default=5)
+# A reporter who came back with their code stays in for this long without activity.
+INTAKE_SESSION_SECONDS = env.int("INTAKE_SESSION_SECONDS", default=30 * 60)
+CELERY_BEAT_SCHEDULE["purge-expired-intakes"] = {
+    "task": "intake.tasks.purge_expired_intakes",
+    "schedule": 60 * 60 * 6,
 }

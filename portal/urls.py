@@ -90,6 +90,8 @@ urlpatterns = [
         name="two_factor_recovery_codes",
     ),
     path("api/", include("api.urls")),
+    # The anonymous intake for victims and witnesses (/report/) and its queue (/intakes/).
+    path("", include("intake.urls")),
     # transparency/ (public) and the organisation impact page.
     path("", include("transparency.urls")),
     path("admin/", admin.site.urls),

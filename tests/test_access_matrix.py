@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from intake import services as intake_services
 from reviews.models import Assignment, InformationRequest
 from submissions import services
 from submissions.models import Dossier, Evidence
@@ -98,6 +99,25 @@ RULES = {
     "api:docs": SIGNED_IN,
     "api:schema": {**SIGNED_IN, "anonymous": "refused"},  # a token or a signed-in session
     "api:": dict.fromkeys(ROLES, "refused"),
+    # The anonymous intake (issue #24): public pages, POST-only actions of the reporter's visit,
+    # and the receiving organisation's queue (the world's report is NGO A's).
+    "intake:start": PUBLIC,
+    "intake:new": PUBLIC,
+    "intake:come-back": PUBLIC,
+    "intake:case": PUBLIC,  # without a visit opened by the code: sent to enter it
+    "intake:case-reply": dict.fromkeys(ROLES, "refused"),
+    "intake:case-files": dict.fromkeys(ROLES, "refused"),
+    "intake:case-remove-details": dict.fromkeys(ROLES, "refused"),
+    "intake:leave": dict.fromkeys(ROLES, "refused"),
+    "intake:language": dict.fromkeys(ROLES, "refused"),
+    "intake:queue": SIGNED_IN,
+    "intake:listing": {**NGO_PAGE, "alice": "refused"},  # organisation admins only
+    "intake:queue-detail": NGO_PAGE,
+    "intake:queue-file": NGO_PAGE,
+    "intake:queue-reply": NGO_POST,
+    "intake:queue-adopt": NGO_POST,
+    "intake:queue-add-files": NGO_POST,
+    "intake:queue-route": NGO_POST,
     "admin:login": PUBLIC,
     "admin:logout": dict.fromkeys(ROLES, "any"),
     "admin:": ADMIN,
@@ -141,6 +161,14 @@ def world(alice, bob, mallory, rita, lena, org_a):
         "evidence": evidence,
         "requests": InformationRequest.objects.create(dossier=dossier, question="?", asked_by=lena),
     }
+    org_a.accepts_intakes = True
+    org_a.save(update_fields=["accepts_intakes"])
+    objects["intake"], _code = intake_services.file_intake(
+        fields={"account": "It happened.", "reporter_role": "witness"},
+        organisation=org_a,
+        consents=[],
+        files=[uploaded_from_bytes(PDF, "b.pdf")],
+    )
     superuser = with_authenticator(
         UserFactory(
             email="root@example.org", is_staff=True, is_superuser=True, no_organisation=True
@@ -157,7 +185,9 @@ def concrete(name: str, route: str, dossier, objects, organisation) -> str | Non
     for part in route.split("<")[1:]:
         converter_and_name = part.split(">")[0]
         key = converter_and_name.split(":")[-1]
-        if key == "reference":
+        if key == "reference" and name.startswith("intake:"):
+            kwargs[key] = objects["intake"].reference
+        elif key == "reference":
             kwargs[key] = dossier.reference
         elif key == "regime":
             kwargs[key] = "GB-HR"
@@ -168,6 +198,8 @@ def concrete(name: str, route: str, dossier, objects, organisation) -> str | Non
         elif key == "pk" and name.startswith("submissions:"):
             segments = route.split("/")
             kwargs[key] = objects[segments[segments.index("<int:pk>") - 1]].pk
+        elif key == "pk" and name.startswith("intake:"):
+            kwargs[key] = objects["intake"].files.get().pk
         elif key == "pk":
             kwargs[key] = objects["evidence"].pk
         else:

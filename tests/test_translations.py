@@ -16,7 +16,16 @@ from django.conf import settings
 from django.utils import translation
 
 ROOT = Path(settings.BASE_DIR)
-SOURCES = ["portal", "submissions", "reviews", "designations", "transparency", "api", "templates"]
+SOURCES = [
+    "portal",
+    "submissions",
+    "reviews",
+    "designations",
+    "transparency",
+    "api",
+    "intake",
+    "templates",
+]
 LANGUAGES = [code for code, _name in settings.LANGUAGES if code != "en"]
 
 

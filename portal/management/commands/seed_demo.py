@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from intake.demo import seed_intake_demo
 from portal import services
 from portal.models import Membership, Organisation, User
 from reviews import demo as reviews_demo
@@ -71,6 +72,7 @@ class Command(BaseCommand):
             elif review_role == "lead" and not user.is_lead_reviewer:
                 services.grant_review_role(user, lead=True, by=None)
 
+        seed_intake_demo()  # the demo NGO takes reports through /report/
         seed_demo_dossiers()
         # Keep last: assigns the demo reviewers to the demo dossiers seeded above.
         reviews_demo.seed()
