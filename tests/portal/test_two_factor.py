@@ -360,7 +360,9 @@ def test_the_migration_encrypts_old_secrets_hashes_old_codes_and_empties_the_old
             "CREATE TABLE otp_static_staticdevice (id integer primary key, user_id integer, "
             "name varchar(64), confirmed bool)"
         )
-        cursor.execute("INSERT INTO otp_static_staticdevice VALUES (7, %s, 'Backup', true)", [lena.pk])
+        cursor.execute(
+            "INSERT INTO otp_static_staticdevice VALUES (7, %s, 'Backup', true)", [lena.pk]
+        )
         cursor.execute(
             "CREATE TABLE otp_static_statictoken (id integer primary key, device_id integer, "
             "token varchar(16))"
