@@ -427,4 +427,8 @@ def queue_file(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     intake = _visible(request, reference)
     intake_file: IntakeFile = get_object_or_404(intake.files, pk=pk)
     services.record_file_download(intake_file, by=request.user)
-    return download_response(intake_file.file, filename=intake_file.original_name)
+    return download_response(
+        intake_file.file,
+        filename=intake_file.original_name,
+        detected_type=intake_file.content_type,
+    )
