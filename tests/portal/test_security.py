@@ -260,6 +260,8 @@ def test_production_settings_are_not_refused(tmp_path):
         DJANGO_ALLOWED_HOSTS="portal.example.org",
         DJANGO_SECRET_KEY="k7Jx2-a-real-production-key-9f8e7d6c5b4a3f2e1d0c",
         FIELD_ENCRYPTION_KEYS="8Qm5lE9TqkO6P4GVK0fQfW2s9cY5xkT8uJm0yD3hY6A=",
+        AUDIT_HMAC_KEYS="t1:test-only-audit-key-not-for-any-deployment-0123456789",
+        PORTAL_SIGNING_KEY=os.environ["PORTAL_SIGNING_KEY"],
     )
     assert result.returncode == 0, result.stderr
 
