@@ -36,9 +36,15 @@ def intake_language(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         language = choose(request)
-        translation.activate(language)
         request.LANGUAGE_CODE = language
         request.intake_languages = codes()  # for the intake's language switcher
-        return view(request, *args, **kwargs)
+        # Only for this view: the thread's language is put back afterwards, so nothing that
+        # runs next in the same worker thread speaks the reporter's language by accident.
+        with translation.override(language):
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+        response.headers.setdefault("Content-Language", language)
+        return response
 
     return wrapper

@@ -281,3 +281,13 @@ def test_the_queue_costs_the_same_queries_for_one_report_or_many(
     # 5 organisations this user administers
     with django_assert_num_queries(6):
         client.get(reverse("intake:queue"))
+
+
+def test_an_intake_page_leaves_the_threads_language_as_it_found_it(client):
+    from django.utils import translation
+
+    before = translation.get_language()
+    response = client.get(reverse("intake:start"), HTTP_ACCEPT_LANGUAGE="km")
+    assert response["Content-Language"] == "km"
+    assert 'lang="km"' in response.text
+    assert translation.get_language() == before  # the next code in this thread is not in Khmer
