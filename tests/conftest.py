@@ -30,6 +30,16 @@ class PortalClient(Client):
             session.save()
 
 
+@pytest.fixture(autouse=True)
+def _portal_language():
+    """Each test starts in the portal's default language, whatever a request before it chose."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def client():
     return PortalClient()
