@@ -291,7 +291,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Users and sign-in
 AUTH_USER_MODEL = "portal.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "after-sign-in"  # NGO members to their dossiers (portal.views)
 LOGOUT_REDIRECT_URL = "home"
 AUTHENTICATION_BACKENDS = [
     # Counts failed sign-ins and refuses locked-out ones before the password is even checked.

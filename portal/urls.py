@@ -14,7 +14,7 @@ admin.site.index_title = _("Review workspace")
 
 # The auth pages are public by nature; LoginRequiredMiddleware would otherwise loop.
 public_auth = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
     path(
@@ -39,6 +39,7 @@ for pattern in public_auth:
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("accounts/welcome/", views.after_sign_in, name="after-sign-in"),
     # Public: how a ministry checks a brief without the portal (keys ever used, the verifier).
     path("keys/", brief_views.keys_page, name="brief-signing-keys"),
     path("keys.json", brief_views.keys_json, name="brief-signing-keys-json"),

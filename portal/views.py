@@ -2,15 +2,17 @@ import base64
 from urllib.parse import urlencode
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.views import redirect_to_login
+from django.contrib.auth.views import LoginView, redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import i18n
@@ -27,6 +29,34 @@ from .models import Invitation, Membership, Organisation, User
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/home.html")
+
+
+class SignInView(LoginView):
+    """Django's sign-in, which also keeps the page's language on the account (for emails)."""
+
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        user = self.request.user
+        # A language chosen with the switcher (its cookie) wins; otherwise the language the
+        # sign-in page was shown in fills an account that has none yet.
+        if settings.LANGUAGE_COOKIE_NAME in self.request.COOKIES or not user.language:
+            services.remember_language(user, translation.get_language() or "")
+        return response
+
+
+@require_GET
+def after_sign_in(request: HttpRequest) -> HttpResponse:
+    """
+    Send a person who signed in without a `next` to their own work: NGO members to their
+    dossiers, reviewers to the review site, anyone else to the home page.
+    """
+    if Membership.objects.filter(user=request.user).exists():
+        return redirect("submissions:dossier-list")
+    if request.user.is_staff:
+        return redirect("admin:index")
+    return redirect("home")
 
 
 @login_not_required
@@ -263,9 +293,11 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 def _next_url(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
-    return reverse("home")
+    return reverse("after-sign-in")
 
 
 @never_cache
@@ -309,7 +341,11 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
             form.add_error(None, error)
         else:
             twofactor.pass_second_factor(request, device)
-            return render(request, "portal/recovery_codes.html", {"codes": codes})
+            return render(
+                request,
+                "portal/recovery_codes.html",
+                {"codes": codes, "next": _next_url(request)},
+            )
     qr = segno.make(device.config_url, error="m")
     return render(
         request,
@@ -333,7 +369,9 @@ def recovery_codes_reset(request: HttpRequest) -> HttpResponse:
     if not request.user.is_verified():
         return redirect_to_login(reverse("two_factor_setup"), reverse("two_factor_verify"))
     codes = twofactor.reset_recovery_codes(request.user)
-    return render(request, "portal/recovery_codes.html", {"codes": codes})
+    return render(
+        request, "portal/recovery_codes.html", {"codes": codes, "next": _next_url(request)}
+    )
 
 
 @login_not_required
