@@ -423,6 +423,8 @@ if "EMAIL_FILE_PATH" in EMAIL_CONFIG:  # filemail:///path: one file per message 
     EMAIL_FILE_PATH = EMAIL_CONFIG["EMAIL_FILE_PATH"]
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where the portal is reached: the links in emails (sent by workers, with no request to ask).
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://localhost:8000")
 
 # Security. Production defaults; development relaxes only what plain http needs.
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django_otp import devices_for_user
 from django_otp import login as otp_login
 
-from . import audit
+from . import audit, links
 from .models import AuthenticatorDevice, Membership, RecoveryCode, RecoveryCodeDevice, User
 
 RECOVERY_CODES = 10
@@ -217,4 +217,5 @@ def _send_reset_email(user_id: int, by_label: str) -> None:
             "If you did not ask for this, tell the portal's administrators at once: someone "
             "who knows your password could set up their own app."
         ) % {"admin": by_label or _("the system"), "email": user.email}
+        body += "\n\n" + _("Sign in:") + f"\n{links.absolute(reverse('login'))}\n"
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])

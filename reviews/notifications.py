@@ -4,6 +4,8 @@ The emails of the review workflow. Called from tasks (after commit), never insid
 Each person gets their email in the language they chose in the portal (User.language).
 Emails name the dossier by its reference and say what happened; what the NGO filed stays in
 the portal. The one exception is a decision's reason, which is written for the organisation.
+Each email ends with the absolute link to the page it concerns (the NGO's dossier page, or the
+dossier on the review site), which asks the reader to sign in.
 """
 
 from collections import defaultdict
@@ -12,9 +14,10 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db.models import Q
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
+from portal import links
 from portal.models import LEAD_REVIEWERS_GROUP, User
 from submissions.models import Dossier
 
@@ -40,6 +43,25 @@ def _send(compose, recipients) -> int:
             subject, body = compose()
         messages += [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in emails]
     return send_mass_mail(messages, fail_silently=False) if messages else 0
+
+
+def _for_members(dossier: Dossier) -> str:
+    """The closing lines of an email to the organisation: where to read more."""
+    return _("Read more on the dossier's page (you will be asked to sign in):") + (
+        f"\n{links.dossier_for_members(dossier)}\n"
+    )
+
+
+def _for_reviewers(dossier: Dossier) -> str:
+    """The closing lines of an email to reviewers: the dossier on the review site."""
+    return _("Open the dossier on the review site:") + f"\n{links.dossier_for_reviewers(dossier)}\n"
+
+
+def _due(assignment: Assignment) -> str:
+    """The due date in the active language's date format."""
+    if not assignment.due_at:
+        return _("no date")
+    return formats.date_format(timezone.localdate(assignment.due_at), "SHORT_DATE_FORMAT")
 
 
 def _recipients(users) -> list[tuple[str, str]]:
@@ -68,7 +90,7 @@ def email_organisation(dossier: Dossier, event: str) -> int:
     decision = getattr(dossier, "decision", None)
 
     def compose():
-        sign_in = _("Sign in to the portal and open dossier %(reference)s to read more.") % context
+        sign_in = _for_members(dossier)
         if event == "in_review":
             subject = _("Dossier %(reference)s is in review") % context
             body = _("Reviewers have started to review dossier %(reference)s.") % context
@@ -92,7 +114,7 @@ def email_organisation(dossier: Dossier, event: str) -> int:
                 + "\n\n"
                 + (decision.reason if decision else "")
             )
-        return subject, f"{body}\n\n{sign_in}\n"
+        return subject, f"{body}\n\n{sign_in}"
 
     return _send(compose, _organisation_members(dossier))
 
@@ -106,7 +128,7 @@ def email_assigned_reviewer(assignment: Assignment) -> int:
     def compose():
         context = {
             "reference": assignment.dossier.reference,
-            "due": assignment.due_at.date().isoformat() if assignment.due_at else _("no date"),
+            "due": _due(assignment),
         }
         subject = _("Dossier %(reference)s was assigned to you") % context
         body = (
@@ -117,9 +139,28 @@ def email_assigned_reviewer(assignment: Assignment) -> int:
             )
             % context
         )
-        return subject, body + "\n"
+        return subject, f"{body}\n\n{_for_reviewers(assignment.dossier)}"
 
     return _send(compose, [(reviewer.email, reviewer.language)])
+
+
+def email_submitted(dossier: Dossier) -> int:
+    """Tell the lead reviewers that a dossier was submitted (reference only, no content)."""
+    context = {"reference": dossier.reference, "organisation": dossier.organisation.name}
+
+    def compose():
+        subject = _("Dossier %(reference)s was submitted") % context
+        body = (
+            _(
+                "Dossier %(reference)s from %(organisation)s is waiting in the review queue.\n"
+                "Sign in to the review site to assign it."
+            )
+            % context
+        )
+        return subject, f"{body}\n\n{_for_reviewers(dossier)}"
+
+    recipients = User.objects.filter(is_active=True, groups__name=LEAD_REVIEWERS_GROUP)
+    return _send(compose, _recipients(recipients))
 
 
 def email_lead_reviewers(dossier: Dossier, event: str) -> int:
@@ -137,7 +178,7 @@ def email_lead_reviewers(dossier: Dossier, event: str) -> int:
         else:
             subject = _("A reviewer recused from dossier %(reference)s") % context
             body = _("A reviewer recused from dossier %(reference)s: assign another.") % context
-        return subject, body + "\n"
+        return subject, f"{body}\n\n{_for_reviewers(dossier)}"
 
     return _send(compose, _lead_reviewers())
 
@@ -160,7 +201,7 @@ def email_reviewers_answered(dossier: Dossier) -> int:
             )
             % context
         )
-        return subject, body + "\n"
+        return subject, f"{body}\n\n{_for_reviewers(dossier)}"
 
     return _send(compose, _recipients(reviewers))
 
@@ -185,12 +226,9 @@ def remind_overdue(now=None) -> int:
         )
         if not claimed:
             continue
-        context = {
-            "reference": assignment.dossier.reference,
-            "due": assignment.due_at.date().isoformat(),
-        }
 
-        def compose(context=context):
+        def compose(assignment=assignment):
+            context = {"reference": assignment.dossier.reference, "due": _due(assignment)}
             subject = _("Reminder: your review of dossier %(reference)s is overdue") % context
             body = (
                 _(
@@ -199,7 +237,7 @@ def remind_overdue(now=None) -> int:
                 )
                 % context
             )
-            return subject, body + "\n"
+            return subject, f"{body}\n\n{_for_reviewers(assignment.dossier)}"
 
         reviewer = assignment.reviewer
         try:

@@ -10,13 +10,9 @@ import functools
 from datetime import timedelta
 
 from celery import shared_task
-from django.conf import settings
-from django.core.mail import send_mass_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from portal.models import LEAD_REVIEWERS_GROUP, User
 from submissions.models import Dossier
 
 from . import notifications
@@ -97,16 +93,7 @@ def notify_reviewers(self, dossier_id: int) -> int:
     dossier = Dossier.objects.filter(pk=dossier_id).select_related("organisation").first()
     if dossier is None:
         return 0
-    recipients = User.objects.filter(is_active=True, groups__name=LEAD_REVIEWERS_GROUP).values_list(
-        "email", flat=True
-    )
-    subject = _("Dossier %(reference)s was submitted") % {"reference": dossier.reference}
-    body = _(
-        "Dossier %(reference)s from %(organisation)s is waiting in the review queue.\n"
-        "Sign in to the review site to assign it."
-    ) % {"reference": dossier.reference, "organisation": dossier.organisation.name}
-    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients]
-    return send_mass_mail(messages, fail_silently=False)
+    return notifications.email_submitted(dossier)
 
 
 @shared_task(bind=True, **RETRY)
