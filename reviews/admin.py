@@ -43,6 +43,7 @@ from portal.ids import parse_id
 from portal.models import AuditEvent, Organisation, User
 from portal.storage import download_response
 from submissions.checklist import completeness, completeness_for
+from submissions.i18n_data import text
 from submissions.models import (
     ChecklistAnswer,
     Consent,
@@ -176,7 +177,10 @@ class RegimeFilter(ExistsFilter):
     parameter_name = "regime"
 
     def lookups(self, request, model_admin):
-        return list(Regime.objects.values_list("key", "name"))
+        return [
+            (key, text("regimes", key, "name", name))
+            for key, name in Regime.objects.values_list("key", "name")
+        ]
 
     def condition(self, request, value):
         targets = Dossier.target_regimes.through.objects.filter(
@@ -190,7 +194,11 @@ class CategoryFilter(ExistsFilter):
     parameter_name = "category"
 
     def lookups(self, request, model_admin):
-        return list(ViolationCategory.objects.filter(in_scope=True).values_list("code", "name"))
+        categories = ViolationCategory.objects.filter(in_scope=True)
+        return [
+            (code, text("categories", code, "name", name))
+            for code, name in categories.values_list("code", "name")
+        ]
 
     def condition(self, request, value):
         return Exists(Incident.objects.filter(dossier=OuterRef("pk"), category__code=value))
@@ -542,7 +550,7 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
 
     @admin.display(description=_("violations"))
     def categories_column(self, dossier):
-        names = sorted({i.category.name for i in dossier.incident_list})
+        names = sorted({str(i.category) for i in dossier.incident_list})
         return "; ".join(names)
 
     @admin.display(description=_("countries"))

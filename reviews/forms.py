@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import LEAD_REVIEWERS_GROUP, REVIEWERS_GROUP, User
+from submissions.i18n_data import localized
 
 from . import rubric
 from .models import Decision, Recommendation, Verification
@@ -141,11 +142,11 @@ class ReviewForm(forms.Form):
         for line in rubric.lines():
             score = existing.get(line.code)
             self.fields[f"score-{line.code}"] = forms.ChoiceField(
-                label=line.name,
+                label=localized(line, "name"),
                 choices=SCORE_CHOICES,
                 required=False,
                 initial=str(score.score) if score else "",
-                help_text=line.guidance,
+                help_text=localized(line, "guidance"),
             )
             self.fields[f"note-{line.code}"] = forms.CharField(
                 label=_("Note"),

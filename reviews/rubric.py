@@ -6,6 +6,7 @@ from functools import cache
 import yaml
 
 from submissions.checklist import DATA_FILE
+from submissions.i18n_data import localized
 
 MAX_SCORE = 5
 
@@ -32,4 +33,4 @@ def codes() -> tuple[str, ...]:
 
 
 def name_of(code: str) -> str:
-    return next((line.name for line in lines() if line.code == code), code)
+    return next((localized(line, "name") for line in lines() if line.code == code), code)

@@ -6,6 +6,7 @@ from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
 from .fields import neutralise_name
+from .i18n_data import localized
 from .models import (
     ChecklistAnswer,
     Consent,
@@ -212,7 +213,7 @@ class ConsentForm(forms.Form):
         if data.get("given") and not (data.get("given_on") and data.get("method")):
             raise forms.ValidationError(
                 _("Say when and how consent for %(regime)s was given."),
-                params={"regime": self.regime.name},
+                params={"regime": localized(self.regime, "name")},
             )
         return data
 
@@ -304,7 +305,7 @@ class EvidenceForm(StepForm):
             .queryset.filter(regimes__in=dossier.target_regimes.all())
             .distinct()
         )
-        self.fields["criteria"].label_from_instance = lambda c: c.question
+        self.fields["criteria"].label_from_instance = lambda c: localized(c, "question")
 
 
 class AnswerForm(forms.Form):

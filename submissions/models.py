@@ -15,6 +15,7 @@ from django_countries.fields import CountryField
 from portal.crypto import EncryptedTextField
 
 from .fields import NameField, NameListField, NeutralTextField, PartialDateField
+from .i18n_data import localized
 from .querysets import (
     DossierQuerySet,
     EvidenceQuerySet,
@@ -55,7 +56,7 @@ class ViolationCategory(models.Model):
         verbose_name_plural = _("violation categories")
 
     def __str__(self) -> str:
-        return self.name
+        return localized(self, "name")
 
 
 class InvolvementRole(models.Model):
@@ -70,7 +71,7 @@ class InvolvementRole(models.Model):
         ordering = ["position"]
 
     def __str__(self) -> str:
-        return self.name
+        return localized(self, "name")
 
 
 class Regime(models.Model):
@@ -106,7 +107,7 @@ class Regime(models.Model):
         ordering = ["position"]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.key})"
+        return f"{localized(self, 'name')} ({self.key})"
 
 
 class Coverage(models.TextChoices):
