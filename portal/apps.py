@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = _("Portal: people and audit")
+
+    def ready(self):
+        from .verbose_names import translate_derived_names
+
+        translate_derived_names()

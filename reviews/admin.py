@@ -120,7 +120,12 @@ class QueueChangeList(ChangeList):
             Prefetch(
                 "incidents",
                 queryset=Incident.objects.select_related("category").only(
-                    "id", "dossier_id", "country", "category__name", "category__position"
+                    "id",
+                    "dossier_id",
+                    "country",
+                    "category__code",
+                    "category__name",
+                    "category__position",
                 ),
                 to_attr="incident_list",
             ),
@@ -720,7 +725,7 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
                 Prefetch(
                     "involvements",
                     queryset=Involvement.objects.select_related("subject", "role").only(
-                        "incident_id", "description", "subject__name", "role__name"
+                        "incident_id", "description", "subject__name", "role__code", "role__name"
                     ),
                 )
             )
