@@ -62,6 +62,8 @@ RULES = {
     "password_reset_complete": PUBLIC,
     "password_change": SIGNED_IN,
     "password_change_done": SIGNED_IN,
+    # Where sign-in leads without a `next`: the dossiers, the review site or home.
+    "after-sign-in": SIGNED_IN,
     "two_factor_verify": SIGNED_IN,
     "two_factor_setup": SIGNED_IN,
     "two_factor_recovery_codes": {**SIGNED_IN, **dict.fromkeys(ROLES[1:], "refused")},
