@@ -7,6 +7,7 @@ from django_countries.fields import LazyTypedChoiceField
 
 from portal.models import Organisation
 from submissions.fields import validate_partial_date
+from submissions.i18n_data import localized
 from submissions.models import Regime, ViolationCategory
 
 from . import receipts
@@ -107,7 +108,7 @@ class ReportForm(ChallengeForm):
         self.regimes = list(Regime.objects.open_for_submissions().order_by("position", "name"))
         for regime in self.regimes:
             self.fields[f"consent_{regime.pk}"] = forms.ChoiceField(
-                label=regime.name,
+                label=localized(regime, "name"),
                 choices=[
                     (NO_CONSENT, _("No: do not send my account to this government")),
                     (
