@@ -161,6 +161,9 @@ def audit_hmac_keys(value: str) -> list[tuple[str, bytes]]:
 AUDIT_HMAC_KEYS = audit_hmac_keys(
     secret("AUDIT_HMAC_KEYS", lambda: f"k{secrets.token_hex(4)}:{secrets.token_urlsafe(48)}")
 )
+# Processes that verify the audit chain in parallel slices (PostgreSQL, big logs); 0: one per
+# core.
+AUDIT_VERIFY_PROCESSES = env.int("AUDIT_VERIFY_PROCESSES", default=0)
 
 
 def new_signing_key() -> str:
