@@ -49,6 +49,8 @@ def configure(database_url: str, redis_url: str, data_dir: Path) -> None:
             # process: the web figures then include it, an upper bound for a real deployment.
             "CELERY_TASK_ALWAYS_EAGER": "true",
             "PORTAL_DATA_DIR": str(data_dir),
+            # /bench/floor/: the page every web figure is compared with.
+            "PORTAL_BENCH_FLOOR": "true",
             "LOG_LEVEL": "WARNING",
         }
     )
@@ -130,7 +132,17 @@ def format_value(value) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    headers = ["benchmark", "case", "metric", "value", "unit", "ratio", "target", "met"]
+    headers = [
+        "benchmark",
+        "case",
+        "metric",
+        "value",
+        "unit",
+        "reference",
+        "ratio",
+        "target",
+        "met",
+    ]
     cells = [
         [
             r["benchmark"],
@@ -138,6 +150,7 @@ def table(rows: list[dict]) -> str:
             r["metric"],
             format_value(r["value"]),
             r["unit"],
+            format_value(r.get("reference")),
             format_value(r.get("ratio")),
             r.get("target") or "",
             {True: "yes", False: "NO", None: ""}[r.get("met")],
