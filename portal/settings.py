@@ -623,8 +623,8 @@ CACHES["shared"] = (
 if REDIS_URL:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     SESSION_CACHE_ALIAS = "shared"
-DASHBOARD_CACHE = env.bool("DASHBOARD_CACHE", default=bool(REDIS_URL))
-DASHBOARD_CACHE_ALIAS = "shared"
+VERSIONED_CACHE = env.bool("VERSIONED_CACHE", default=bool(REDIS_URL))
+VERSIONED_CACHE_ALIAS = "shared"
 API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
 # Resumable uploads in progress: a private folder of the data directory, kept for a day.
 API_UPLOAD_DIR = str(DATA_DIR / "api-uploads")

@@ -7,7 +7,7 @@ moves the organisation's version (signals below, and services._touch), and a pag
 under the versions of the organisations it shows. A request then reads the versions and the
 page in one round trip to Redis and makes no query for them.
 
-Only with a cache that every process shares (settings.DASHBOARD_CACHE, on when REDIS_URL is
+Only with a cache that every process shares (settings.VERSIONED_CACHE, on when REDIS_URL is
 set): with one cache per process, a change made in another process would not be seen.
 """
 
@@ -40,7 +40,7 @@ GLOBAL = "all"  # the version of what every meter reads: regimes and their check
 
 
 def _cache():
-    return caches[settings.DASHBOARD_CACHE_ALIAS]
+    return caches[settings.VERSIONED_CACHE_ALIAS]
 
 
 def _version_key(organisation_id) -> str:
@@ -49,7 +49,7 @@ def _version_key(organisation_id) -> str:
 
 def changed(organisation_id) -> None:
     """Say that a page of `organisation_id`'s dossiers may have changed (GLOBAL: every page)."""
-    if not settings.DASHBOARD_CACHE:
+    if not settings.VERSIONED_CACHE:
         return
 
     def move():
@@ -58,6 +58,52 @@ def changed(organisation_id) -> None:
     move()
     # Again after the commit: a page another request built before it is stale too.
     transaction.on_commit(move)
+
+
+def _versions(organisation_ids) -> dict:
+    """The current version of each of `organisation_ids` (and GLOBAL): one round trip."""
+    cache = _cache()
+    keys = {_version_key(pk): pk for pk in {GLOBAL, *organisation_ids}}
+    found = cache.get_many(list(keys))
+    missing = {key: time.time_ns() for key in keys if not found.get(key)}
+    if missing:  # never set, or evicted: start afresh
+        cache.set_many(missing, None)
+    return {pk: found.get(key) or missing[key] for key, pk in keys.items()}
+
+
+def versioned(name: str, compute, *, organisation_id=GLOBAL):
+    """Return compute(), kept until GLOBAL (or `organisation_id`'s version) moves."""
+    if not settings.VERSIONED_CACHE:
+        return compute()
+    cache = _cache()
+    versions = _versions([organisation_id])
+    key = f"versioned:{name}:{get_language()}:{versions[GLOBAL]}:{versions[organisation_id]}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, PAGE_SECONDS)
+    return value
+
+
+def cached_completeness_for(dossiers) -> dict:
+    """checklist.completeness_for(dossiers), each dossier's rows kept under its versions."""
+    if not settings.VERSIONED_CACHE or not dossiers:
+        return completeness_for(dossiers)
+    cache = _cache()
+    versions = _versions({dossier.organisation_id for dossier in dossiers})
+    keys = {
+        dossier.pk: f"completeness:{dossier.pk}:{get_language()}:{versions[GLOBAL]}:"
+        f"{versions[dossier.organisation_id]}"
+        for dossier in dossiers
+    }
+    found = cache.get_many(list(keys.values()))
+    rows = {pk: found[key] for pk, key in keys.items() if key in found}
+    missing = [dossier for dossier in dossiers if dossier.pk not in rows]
+    if missing:
+        computed = completeness_for(missing)
+        cache.set_many({keys[pk]: value for pk, value in computed.items()}, PAGE_SECONDS)
+        rows.update(computed)
+    return rows
 
 
 def page_of_dossiers(user, organisation_ids: list[int], number):
@@ -75,7 +121,7 @@ def page_of_dossiers(user, organisation_ids: list[int], number):
         .order_by("-updated_at", "-pk")
     )
     paginator = Paginator(queryset, PAGE_SIZE)
-    if not settings.DASHBOARD_CACHE or not organisation_ids:
+    if not settings.VERSIONED_CACHE or not organisation_ids:
         return _compute(paginator, number)
     cache = _cache()
     version_keys = [_version_key(pk) for pk in [GLOBAL, *sorted(organisation_ids)]]
@@ -117,7 +163,7 @@ def _dossier_saved(sender, instance, **kwargs):
 
 
 def _child_saved(sender, instance, **kwargs):
-    if not settings.DASHBOARD_CACHE:
+    if not settings.VERSIONED_CACHE:
         return
     if sender.dossier.is_cached(instance):
         organisation_id = instance.dossier.organisation_id

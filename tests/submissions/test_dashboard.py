@@ -12,7 +12,7 @@ DASHBOARD = "submissions:dossier-list"
 
 @pytest.fixture
 def cached(settings):
-    settings.DASHBOARD_CACHE = True
+    settings.VERSIONED_CACHE = True
 
 
 def _fill(organisation, user, count: int):
