@@ -104,7 +104,7 @@ def run(quick: bool = False) -> list[dict]:
     case = f"{count:,} events"
     processes = audit._processes(count)
     return [
-        common.row("verify_audit_log", case, f"events/s ({processes} processes)", rate,
+        common.row("verify_audit_log", case, f"events/s ({processes} process{'es' if processes > 1 else ''})", rate,
                    "events/s", target=f">= {TARGET:,} events/s", met=rate >= TARGET,
                    reference=TARGET, ratio=rate / TARGET),
         common.row("verify_audit_log", case, "events/s (1 process)", serial_rate, "events/s"),

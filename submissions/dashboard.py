@@ -151,6 +151,10 @@ def _compute(paginator: Paginator, number):
     rows = completeness_for(dossiers)
     for dossier in dossiers:
         dossier.meter = rows[dossier.pk]
+        # Plain values for the template: a related manager and a reverse() per row and per
+        # use cost more than the rest of the row.
+        dossier.regime_keys = [regime.key for regime in dossier.target_regimes.all()]
+        dossier.url = dossier.get_absolute_url()
     page.object_list = dossiers
     return page, dossiers
 
