@@ -71,7 +71,7 @@ def _versions(organisation_ids) -> dict:
     return {pk: found.get(key) or missing[key] for key, pk in keys.items()}
 
 
-def versioned(name: str, compute, *, organisation_id=GLOBAL):
+def versioned(name: str, compute, *, organisation_id=GLOBAL, seconds: int = PAGE_SECONDS):
     """Return compute(), kept until GLOBAL (or `organisation_id`'s version) moves."""
     if not settings.VERSIONED_CACHE:
         return compute()
@@ -81,7 +81,7 @@ def versioned(name: str, compute, *, organisation_id=GLOBAL):
     value = cache.get(key)
     if value is None:
         value = compute()
-        cache.set(key, value, PAGE_SECONDS)
+        cache.set(key, value, seconds)
     return value
 
 
