@@ -3,8 +3,9 @@ Evidence upload of a 1 GiB file through the real upload view, under gunicorn.
 
 The client streams a multipart body from the file in 1 MiB pieces over loopback (http.client),
 signed in as an NGO member (a session made directly, as a browser would hold it). Reference:
-Debian's `sha256sum` of the same file, in the same run, from the page cache as the upload reads
-it. Memory: the gunicorn worker's peak RSS (VmHWM, reset before each upload) minus its RSS just
+hashlib's SHA-256 of bytes already in memory, measured in the same run (the floor: an upload
+cannot beat hashing); Debian's `sha256sum` of the same file, from the page cache, is reported
+beside it. Memory: the gunicorn worker's peak RSS (VmHWM, reset before each upload) minus its RSS just
 before, so that what Django and the portal had loaded already does not count.
 """
 
@@ -23,7 +24,7 @@ SIZE = 1024**3
 QUICK_SIZE = 64 * 1024**2
 CHUNK = 1024**2
 TARGET_RATIO = 0.5
-TARGET_RSS_MIB = 64
+TARGET_RSS_MIB = 32
 
 
 def make_file(path: Path, size: int) -> None:
@@ -102,6 +103,16 @@ def warm(port: int, url: str, cookie: str) -> None:
         raise RuntimeError(f"{url} answered {response.status}")
 
 
+def hashlib_in_memory_mib_per_second(mib: int = 256) -> float:
+    """SHA-256 of bytes already in memory, in 1 MiB updates: the floor of an upload's cost."""
+    block = os.urandom(1024 * 1024)
+    digest = hashlib.sha256()
+    started = time.perf_counter()
+    for _ in range(mib):
+        digest.update(block)
+    return mib / (time.perf_counter() - started)
+
+
 def run(quick: bool = False) -> list[dict]:
     from django.conf import settings
     from django.urls import reverse
@@ -120,6 +131,7 @@ def run(quick: bool = False) -> list[dict]:
         with path.open("rb") as source:
             expected = hashlib.file_digest(source, "sha256").hexdigest()
         reference = [sha256sum_seconds(path) for _ in range(runs)]
+        in_memory = hashlib_in_memory_mib_per_second()
         seconds, growth_mib, resets = [], [], []
         with common.gunicorn(workers=1, log=Path(settings.DATA_DIR) / "gunicorn-upload.log") as (
             port,
@@ -159,10 +171,13 @@ def run(quick: bool = False) -> list[dict]:
         common.row("upload", case, "seconds (median)", common.median(seconds), "s",
                    notes=f"{runs} uploads"),
         common.row("upload", case, "throughput", throughput, "MiB/s",
-                   reference=sha_throughput, ratio=ratio, target=">= 50% of sha256sum",
-                   met=ratio >= TARGET_RATIO, notes="reference: sha256sum MiB/s"),
+                   reference=in_memory, ratio=throughput / in_memory,
+                   target=">= 0.5x hashlib in memory", met=throughput / in_memory >= TARGET_RATIO,
+                   notes="reference: hashlib SHA-256 of bytes in memory, same run"),
+        common.row("upload", case, "throughput against sha256sum", throughput, "MiB/s",
+                   reference=sha_throughput, ratio=ratio, notes="reference: sha256sum MiB/s"),
         common.row("upload", case, "web worker peak RSS growth (max)", growth, "MiB",
-                   target="< 64 MiB", met=growth < TARGET_RSS_MIB,
+                   target="<= 32 MiB", met=growth <= TARGET_RSS_MIB,
                    notes="VmHWM reset before each upload" if all(resets)
                    else "VmHWM could not be reset: growth since the worker started"),
     ]  # fmt: skip

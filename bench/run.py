@@ -38,6 +38,7 @@ def configure(database_url: str, redis_url: str, data_dir: Path) -> None:
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
             "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "AUDIT_HMAC_KEYS": f"bench:{secrets.token_urlsafe(48)}",
+            "PORTAL_SIGNING_KEY": signing_key(),
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
             "DJANGO_SECURE_SSL_REDIRECT": "false",
             "DJANGO_STATICFILES_STORAGE": "django.contrib.staticfiles.storage.StaticFilesStorage",
@@ -48,11 +49,29 @@ def configure(database_url: str, redis_url: str, data_dir: Path) -> None:
             # process: the web figures then include it, an upper bound for a real deployment.
             "CELERY_TASK_ALWAYS_EAGER": "true",
             "PORTAL_DATA_DIR": str(data_dir),
+            # /bench/floor/: the page every web figure is compared with.
+            "PORTAL_BENCH_FLOOR": "true",
             "LOG_LEVEL": "WARNING",
         }
     )
     os.environ.pop("CELERY_BROKER_URL", None)
     os.environ.pop("AWS_STORAGE_BUCKET_NAME", None)
+
+
+def signing_key() -> str:
+    """A fresh Ed25519 key (PEM) for the brief signatures, as production requires one."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
 
 
 def recreate_database(database_url: str) -> None:
@@ -113,7 +132,17 @@ def format_value(value) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    headers = ["benchmark", "case", "metric", "value", "unit", "ratio", "target", "met"]
+    headers = [
+        "benchmark",
+        "case",
+        "metric",
+        "value",
+        "unit",
+        "reference",
+        "ratio",
+        "target",
+        "met",
+    ]
     cells = [
         [
             r["benchmark"],
@@ -121,6 +150,7 @@ def table(rows: list[dict]) -> str:
             r["metric"],
             format_value(r["value"]),
             r["unit"],
+            format_value(r.get("reference")),
             format_value(r.get("ratio")),
             r.get("target") or "",
             {True: "yes", False: "NO", None: ""}[r.get("met")],

@@ -15,6 +15,10 @@ from submissions.models import Dossier, Regime, Subject
 from .models import Designation, ScreeningMatch
 
 CONFIRMED = ScreeningMatch.Status.CONFIRMED
+# The shared cache's version of what designated_since_submission() reads (submissions.dashboard):
+# moved by every import and every save of a screening match or a designation.
+DESIGNATIONS = "designations"
+DESIGNATED_SINCE_SECONDS = 5 * 60
 DELIVERED = (Package.Status.DELIVERED, Package.Status.RESPONSE_RECORDED)
 PREPARING = (Package.Status.DRAFT, Package.Status.READY, Package.Status.RENDERED)
 
@@ -166,7 +170,7 @@ def designated_since_submission(user) -> list[DesignatedSince]:
 
     memberships = Membership.objects.filter(user=user, organisation=OuterRef("organisation"))
     dossiers = (
-        Dossier.objects.visible_to(user)
+        Dossier.objects.visible_to(user, through="organisation")
         .filter(Exists(memberships), submitted_at__isnull=False)
         .values("pk")
     )
@@ -206,3 +210,23 @@ def designated_since_submission(user) -> list[DesignatedSince]:
         if found:
             rows.append(DesignatedSince(subject, found))
     return rows
+
+
+def _designations_changed(sender, **kwargs):
+    from submissions.dashboard import changed
+
+    changed(DESIGNATIONS)
+
+
+def connect() -> None:
+    from django.db.models.signals import post_delete, post_save
+
+    from reviews.models import SubjectLink
+
+    for signal in (post_save, post_delete):
+        for model in (Designation, ScreeningMatch, SubjectLink):
+            signal.connect(
+                _designations_changed,
+                sender=model,
+                dispatch_uid=f"designated-since-{model.__name__}-{signal}",
+            )

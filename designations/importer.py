@@ -401,6 +401,11 @@ class Importer:
             .update(delisted_on=today)
         )
         self.tally.counts["delisted"] += delisted
+        from submissions.dashboard import changed
+
+        from .gaps import DESIGNATIONS  # rows written by COPY and update() send no signal
+
+        changed(DESIGNATIONS)
         if self.copy and self.tally.counts["added"] + self.tally.counts["changed"] >= ANALYZE_AFTER:
             # Fresh statistics, so that screening right after a large import plans well.
             analyze(DesignatedParty, Designation, NameKey)

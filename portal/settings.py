@@ -161,6 +161,11 @@ def audit_hmac_keys(value: str) -> list[tuple[str, bytes]]:
 AUDIT_HMAC_KEYS = audit_hmac_keys(
     secret("AUDIT_HMAC_KEYS", lambda: f"k{secrets.token_hex(4)}:{secrets.token_urlsafe(48)}")
 )
+# Serve /bench/floor/ (the benchmarks' reference page) without DEBUG: bench/run.py sets it.
+PORTAL_BENCH_FLOOR = env.bool("PORTAL_BENCH_FLOOR", default=False)
+# Processes that verify the audit chain in parallel slices (PostgreSQL, big logs); 0: one per
+# core.
+AUDIT_VERIFY_PROCESSES = env.int("AUDIT_VERIFY_PROCESSES", default=0)
 
 
 def new_signing_key() -> str:
@@ -610,6 +615,20 @@ CACHES = {
         }
     ),
 }
+# "shared": seen by every process (Redis when REDIS_URL is set). Sessions are read from it
+# (written through to the database, so that a restart of Redis signs nobody out) and the NGO
+# dashboard keeps its pages there (submissions/dashboard.py), which needs a shared cache.
+CACHES["shared"] = (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+     "KEY_PREFIX": "shared"}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "shared"}
+)  # fmt: skip
+if REDIS_URL:
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_CACHE_ALIAS = "shared"
+VERSIONED_CACHE = env.bool("VERSIONED_CACHE", default=bool(REDIS_URL))
+VERSIONED_CACHE_ALIAS = "shared"
 API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=365)
 # Resumable uploads in progress: a private folder of the data directory, kept for a day.
 API_UPLOAD_DIR = str(DATA_DIR / "api-uploads")

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
@@ -97,3 +98,7 @@ urlpatterns = [
     path("", include("transparency.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# The benchmarks' floor (bench/bench_load.py): a page of nothing but the base template.
+if settings.DEBUG or settings.PORTAL_BENCH_FLOOR:
+    urlpatterns.append(path("bench/floor/", views.floor, name="bench-floor"))

@@ -59,6 +59,16 @@ def after_sign_in(request: HttpRequest) -> HttpResponse:
     return redirect("home")
 
 
+@require_GET
+def floor(request: HttpRequest) -> HttpResponse:
+    """
+    Render only the base template for the signed-in user: the cost of Django, the middleware,
+    the session and the template, which the benchmarks measure every page against. Routed
+    only in development or when PORTAL_BENCH_FLOOR is set (bench/run.py), never in production.
+    """
+    return render(request, "portal/floor.html")
+
+
 @login_not_required
 @never_cache
 @require_GET

@@ -42,7 +42,7 @@ from django_countries import countries
 from portal.ids import parse_id
 from portal.models import AuditEvent, Organisation, User
 from portal.storage import download_response
-from submissions.checklist import completeness, completeness_for
+from submissions.dashboard import cached_completeness_for
 from submissions.i18n_data import text
 from submissions.models import (
     ChecklistAnswer,
@@ -51,14 +51,12 @@ from submissions.models import (
     Evidence,
     Incident,
     Involvement,
-    Regime,
     Source,
     Subject,
-    ViolationCategory,
 )
 from submissions.services import TransitionNotAllowed
 
-from . import matching, rubric, services
+from . import admin_filters, matching, rubric, services
 from .forms import (
     AssignForm,
     DecisionForm,
@@ -147,7 +145,7 @@ class QueueChangeList(ChangeList):
     def get_results(self, request):
         super().get_results(request)
         dossiers = list(self.result_list)
-        rows = completeness_for(dossiers)  # a fixed number of queries for the whole page
+        rows = cached_completeness_for(dossiers)  # none when cached, else a fixed number
         for dossier in dossiers:
             dossier.completeness_rows = rows[dossier.pk]
             dossier.scores_visible = scores_visible(request.user, dossier)
@@ -184,7 +182,7 @@ class RegimeFilter(ExistsFilter):
     def lookups(self, request, model_admin):
         return [
             (key, text("regimes", key, "name", name))
-            for key, name in Regime.objects.values_list("key", "name")
+            for key, name in admin_filters.regime_choices()
         ]
 
     def condition(self, request, value):
@@ -199,10 +197,9 @@ class CategoryFilter(ExistsFilter):
     parameter_name = "category"
 
     def lookups(self, request, model_admin):
-        categories = ViolationCategory.objects.filter(in_scope=True)
         return [
             (code, text("categories", code, "name", name))
-            for code, name in categories.values_list("code", "name")
+            for code, name in admin_filters.category_choices()
         ]
 
     def condition(self, request, value):
@@ -436,7 +433,7 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
     list_display_links = ["reference", "title"]
     list_filter = [
         StatusFilter,
-        "organisation",
+        admin_filters.OrganisationFilter,
         RegimeFilter,
         SubjectFilter,
         CategoryFilter,
@@ -884,7 +881,7 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
     def _coverage(dossier: Dossier, answers: list[ChecklistAnswer]) -> list[dict]:
         """Per target regime: applicable items, answered, and verified / disputed / insufficient."""
         rows = []
-        for row in completeness(dossier):
+        for row in cached_completeness_for([dossier])[dossier.pk]:
             # Only answers to the items that apply: an answer to an item for entities, in a
             # dossier about a person, would count a verification beyond 100%.
             mine = [

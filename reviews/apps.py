@@ -10,4 +10,6 @@ class ReviewsConfig(AppConfig):
         # The name keys that matching looks persons and subjects up by are derived data, kept in
         # step with every save (like a search index) by receivers in reviews.matching: load them
         # in every process, not only where the admin happens to be imported.
-        from . import matching  # noqa: F401
+        from . import admin_filters, matching  # noqa: F401
+
+        admin_filters.connect()

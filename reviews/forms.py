@@ -14,6 +14,16 @@ from .models import Decision, Recommendation, Verification
 
 def reviewer_choices(exclude_organisation_id: int | None = None) -> list[tuple[str, str]]:
     """Reviewers and lead reviewers, as choices; members of `exclude_organisation_id` left out."""
+    from .admin_filters import REVIEWERS, versioned
+
+    return versioned(
+        f"reviewer-choices-{exclude_organisation_id}",
+        lambda: _reviewer_choices(exclude_organisation_id),
+        organisation_id=REVIEWERS,
+    )
+
+
+def _reviewer_choices(exclude_organisation_id: int | None) -> list[tuple[str, str]]:
     reviewers = User.objects.filter(is_active=True).filter(
         Q(groups__name__in=[REVIEWERS_GROUP, LEAD_REVIEWERS_GROUP]) | Q(is_superuser=True)
     )

@@ -33,6 +33,8 @@ class DossierQuerySet(models.QuerySet):
         member = Q(
             Exists(Membership.objects.filter(organisation=OuterRef("organisation"), user=user))
         )
+        if through == THROUGH_ORGANISATION:  # the review role plays no part (nor its query)
+            return self.filter(member)
         if user.is_lead_reviewer:
             reviewing = ~member & ~Q(status="draft")
         elif user.is_reviewer:

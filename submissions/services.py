@@ -19,7 +19,7 @@ from portal.models import Organisation, User
 from reviews import tasks as review_tasks
 from reviews.models import InformationRequest, Message
 
-from . import metadata, scanning, tasks, uploads
+from . import dashboard, metadata, scanning, tasks, uploads
 from .checklist import completeness
 from .models import (
     ChecklistAnswer,
@@ -98,6 +98,7 @@ def _check_draft(dossier: Dossier, *, by: User, statuses=frozenset({Dossier.Stat
 def _touch(dossier: Dossier) -> None:
     """Mark the dossier as changed now (its last activity)."""
     Dossier.objects.filter(pk=dossier.pk).update(updated_at=timezone.now())
+    dashboard.changed(dossier.organisation_id)  # an update() sends no signal
 
 
 def _check_regimes(regimes: Iterable[Regime]) -> list[Regime]:

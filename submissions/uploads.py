@@ -111,6 +111,11 @@ class HashingUploadHandler(TemporaryFileUploadHandler):
     crosses it, and what was written of it is deleted.
     """
 
+    # Django reads the request body and hands it on in pieces of the smallest handler's
+    # chunk_size (64 KiB by default): 1 MiB pieces take sixteen times fewer trips through the
+    # multipart parser, the hash and the write, for 1 MiB more memory at most.
+    chunk_size = 1024 * 1024
+
     def __init__(self, request=None):
         super().__init__(request)
         self.rejected: list[tuple[str, str]] = []  # (file name, reason)

@@ -31,6 +31,14 @@ class PortalClient(Client):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_shared_cache():
+    """Cached dashboard pages and sessions of one test are gone in the next (Redis outlives it)."""
+    from django.core.cache import caches
+
+    caches["shared"].clear()
+
+
+@pytest.fixture(autouse=True)
 def _portal_language():
     """Each test starts in the portal's default language, whatever a request before it chose."""
     from django.utils import translation

@@ -380,3 +380,30 @@ def _schema_editor():
             cursor.execute(sql)
 
     return SimpleNamespace(connection=connection, execute=execute)
+
+
+# Verification in slices (issue #23).
+
+
+def test_the_fast_form_of_each_event_matches_digest(alice, org_a, monkeypatch):
+    """Names, quotes, control characters and whole seconds hash the same either way."""
+    audit.record(actor=alice, action="organisation.viewed", target=org_a, data={})
+    audit.record(actor=None, action='quote " and \\ back', data={"é": "Алексей\n\t\x01", "a": 1})
+    audit.record(actor=alice, action="test.emoji 🙂", target=org_a, data={"n": None})
+    monkeypatch.setattr(audit, "_matches_slowly", lambda *args: False)
+
+    assert audit.verify_chain().ok
+
+
+def test_slices_are_joined_and_a_change_at_their_border_is_found(alice, org_a):
+    events = [audit.record(actor=alice, action=f"test.{i}", target=org_a) for i in range(9)]
+    assert audit.verify_chain(slices=3).ok
+
+    _without_append_only_trigger()
+    AuditEvent.objects.filter(pk=events[3].pk).update(action="test.forged")
+    report = audit.verify_chain(slices=3)
+    assert (report.ok, report.checked) == (False, 3)
+    assert "#4 was altered" in report.problem
+
+    AuditEvent.objects.filter(pk=events[3].pk).delete()
+    assert "#4 is missing (found #5)" in audit.verify_chain(slices=3).problem
