@@ -266,10 +266,15 @@ def test_an_organisation_admin_opts_in_and_a_member_cannot(client, bob, alice, o
 def test_the_queue_costs_the_same_queries_for_one_report_or_many(
     client, filed, alice, django_assert_num_queries
 ):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     from intake import services
 
     client.force_login(alice)
     client.get(reverse("intake:queue"))  # warm the session and content types
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("intake:queue"))
     for _n in range(4):
         services.file_intake(
             fields={"account": "x", "reporter_role": "witness"},
@@ -277,9 +282,10 @@ def test_the_queue_costs_the_same_queries_for_one_report_or_many(
             consents=[],
             files=[],
         )
-    # 1 session, 2 user, 3 groups (roles), 4 reports with organisation and category,
-    # 5 organisations this user administers
-    with django_assert_num_queries(6):
+    # 1 session (none when sessions are read from Redis), 2 user, 3 groups (roles), 4 reports
+    # with organisation and category, 5 organisations this user administers, 6 the device
+    assert len(one) <= 6
+    with django_assert_num_queries(len(one)):
         client.get(reverse("intake:queue"))
 
 

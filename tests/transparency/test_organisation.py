@@ -1,6 +1,8 @@
 """The impact page (members see their own outcomes) and the choice to be named publicly."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from portal.models import AuditEvent, Organisation
@@ -30,13 +32,14 @@ def test_the_impact_page_reads_a_fixed_number_of_rows(client, world, alice, org_
 
     client.force_login(alice)
     client.get(reverse("transparency:impact"))  # the first request settles the session
-    # 1 session, 2 user, 3 the verified second factor's device, 4 groups, 5 dossiers,
-    # 6 their regimes, 7 their packages
-    with django_assert_num_queries(7):
+    # 1 session (none when sessions are read from Redis), 2 user, 3 the verified second
+    # factor's device, 4 groups, 5 dossiers, 6 their regimes, 7 their packages
+    with CaptureQueriesContext(connection) as few:
         client.get(reverse("transparency:impact"))
+    assert len(few) <= 7
     for index in range(5):
         submitted_dossier(org_a, year=2026, subject=f"More {index}")
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(len(few)):
         response = client.get(reverse("transparency:impact"))
     assert response.status_code == 200
 
