@@ -110,7 +110,9 @@ def test_submit_moves_to_submitted_notifies_after_commit_and_locks_the_dossier(
     assert dossier.status == Dossier.Status.SUBMITTED and dossier.submitted_at
     assert AuditEvent.objects.filter(action="dossier.submitted", actor=alice).exists()
     # The reviewers' notification and the screening against designations wait for the commit.
-    assert [callback.func.__self__.name for callback in callbacks] == [
+    # (With Redis, the shared cache's version moves after the commit too: not a task.)
+    tasks = [callback for callback in callbacks if hasattr(callback, "func")]
+    assert [callback.func.__self__.name for callback in tasks] == [
         "reviews.tasks.notify_reviewers",
         "designations.tasks.screen_dossier",
     ]
@@ -253,10 +255,11 @@ def test_reply_to_a_question_emails_the_reviewers_after_commit(
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.reply_to_information_request(question, by=alice, body="The 2nd battalion.")
-    assert len(callbacks) == 1  # nothing is sent before the reply is committed
+    tasks = [callback for callback in callbacks if hasattr(callback, "func")]  # not the cache's
+    assert len(tasks) == 1  # nothing is sent before the reply is committed
     assert mailoutbox == []
 
-    callbacks[0]()
+    tasks[0]()
     # The assigned reviewer and the lead reviewer who asked; never the organisation.
     assert sorted(email for m in mailoutbox for email in m.to) == [lena.email, rita.email]
     assert all(dossier.reference in m.subject for m in mailoutbox)
