@@ -161,9 +161,9 @@ def test_list_endpoints_take_a_fixed_number_of_queries(
             dossier, by=alice,
             details={"url": f"https://example.org/{other.pk}", "captured_at": timezone.now()},
         )  # fmt: skip
-        from tests.factories import answer_all_blocking
+        from tests.factories import make_ready_to_submit
 
-        answer_all_blocking(dossier, alice)
+        make_ready_to_submit(dossier, alice)
 
     add_rows()
     alice_api.get(url)  # warm: the token's last use is written once a minute at most

@@ -8,7 +8,7 @@ from reviews.models import InformationRequest
 from submissions.checklist import completeness
 from submissions.models import Dossier, Regime
 from tests.api.conftest import ApiClient
-from tests.factories import DossierFactory, SubjectFactory, answer_all_blocking
+from tests.factories import DossierFactory, SubjectFactory, make_ready_to_submit
 from tests.submissions.test_evidence import PDF, named
 from tests.submissions.test_views import formset_data
 
@@ -193,7 +193,7 @@ def test_a_dossier_filed_through_the_api_alone_equals_one_filed_through_the_form
 def test_a_submitted_dossier_cannot_change_through_the_api(alice, alice_api, org_a):
     dossier = DossierFactory(organisation=org_a, created_by=alice)
     subject = SubjectFactory(dossier=dossier)
-    answer_all_blocking(dossier, alice)
+    make_ready_to_submit(dossier, alice)
     base = f"/api/v1/dossiers/{dossier.reference}"
     assert alice_api.post(f"{base}/submit/").status_code == 200
     response = alice_api.patch(f"{base}/subjects/{subject.pk}/", {"name": "Changed"})
