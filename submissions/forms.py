@@ -52,14 +52,14 @@ class DossierForm(StepForm):
     class Meta:
         model = Dossier
         fields = ["title", "target_regimes", "summary", "sensitivity"]
-
-    def closed_regimes(self):
-        """Governments listed for what they are, though they take no submissions (Japan)."""
-        return Regime.objects.exclude(pk__in=Regime.objects.open_for_submissions())
         help_texts = {
             "title": _("A working title for your organisation; it is never sent to the subject."),
             "summary": _("In a few sentences: who did what, to whom, when and where."),
         }
+
+    def closed_regimes(self):
+        """Governments listed for what they are, though they take no submissions (Japan)."""
+        return Regime.objects.exclude(pk__in=Regime.objects.open_for_submissions())
 
 
 class LinesField(forms.CharField):
