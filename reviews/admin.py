@@ -519,7 +519,11 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         return queryset.filter(condition), False
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {"title": _("Review queue"), **(extra_context or {})}
+        extra_context = {
+            "title": _("Review queue"),
+            "triage_count": services.triage_queue(request.user).count(),
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, extra_context)
 
     # Columns
@@ -636,6 +640,12 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
 
         name = "submissions_dossier"
         return [
+            path("triage/", view(self.triage_view), name=f"{name}_triage"),
+            path(
+                "triage/<int:object_id>/claim/",
+                view(self.claim_view),
+                name=f"{name}_claim",
+            ),
             path(
                 "<int:object_id>/start-review/",
                 view(self.start_review_view),
@@ -909,6 +919,55 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         else:
             self.message_user(request, success, messages.SUCCESS)
         return self._back(dossier, anchor)
+
+    # Triage: dossiers that still need reviewers, shown without what the NGO filed.
+
+    def triage_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        dossiers = services.triage_queue(request.user).prefetch_related(
+            "target_regimes",
+            Prefetch(
+                "incidents",
+                queryset=Incident.objects.select_related("category").only(
+                    "id", "dossier_id", "category__name", "category__position"
+                ),
+                to_attr="incident_list",
+            ),
+        )[:200]
+        rows = [
+            {
+                "dossier": dossier,
+                "regimes": [str(regime) for regime in dossier.target_regimes.all()],
+                "categories": sorted({i.category.name for i in dossier.incident_list}),
+            }
+            for dossier in dossiers
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("To triage"),
+            "rows": rows,
+            "reviews_required": services.reviews_required(),
+        }
+        return TemplateResponse(request, "admin/submissions/dossier/triage.html", context)
+
+    def claim_view(self, request, object_id):
+        if response := self._post_only(request):
+            return response
+        dossier = get_object_or_404(Dossier.objects.only("pk", "reference"), pk=object_id)
+        try:
+            services.claim_dossier(dossier, by=request.user)
+        except (ValidationError, PermissionDenied) as error:
+            self.message_user(request, _message(error), messages.ERROR)
+            return redirect("admin:submissions_dossier_triage")
+        self.message_user(
+            request,
+            _("You review %(reference)s now; the lead reviewers are told.")
+            % {"reference": dossier.reference},
+            messages.SUCCESS,
+        )
+        return self._back(dossier)
 
     def start_review_view(self, request, object_id):
         if response := self._post_only(request):

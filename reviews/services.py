@@ -33,7 +33,7 @@ from .models import (
     SubjectLink,
     Verification,
 )
-from .querysets import OPEN_STATUSES, dossiers_for_review
+from .querysets import OPEN_STATUSES, dossiers_for_review, dossiers_for_triage
 
 S = Dossier.Status
 
@@ -147,6 +147,53 @@ def assign_reviewer(dossier: Dossier, reviewer: User, *, by: User, due_at=None) 
         data={"assignment": assignment.pk, "reviewer": reviewer.pk, "due_at": due_at},
     )
     tasks.notify_assigned_reviewer.delay_on_commit(assignment.pk)
+    return assignment
+
+
+def triage_queue(user: User):
+    """The dossiers `user` may claim (querysets.dossiers_for_triage), oldest first."""
+    return dossiers_for_triage(user, needed=reviews_required()).order_by("submitted_at", "pk")
+
+
+@transaction.atomic
+def claim_dossier(dossier: Dossier, *, by: User) -> Assignment:
+    """
+    Take a dossier from triage: `by` becomes one of its reviewers, and the lead reviewers are
+    emailed. Refused to a member of the submitting organisation, to a reviewer who recused
+    from it, and once the dossier has all the reviewers a decision needs.
+    """
+    if by is None or not by.is_authenticated or not by.is_reviewer:
+        raise PermissionDenied
+    # Lock the dossier row first: two reviewers claiming the last place queue here.
+    locked = Dossier.objects.select_for_update().filter(pk=dossier.pk).first()
+    if locked is None:
+        raise PermissionDenied
+    if is_conflicted(by, locked):
+        raise ValidationError(
+            _("You belong to the organisation that filed this dossier: a conflict of interest."),
+            code="conflict_of_interest",
+        )
+    existing = Assignment.objects.filter(dossier=locked, reviewer=by).first()
+    if existing is not None:
+        if existing.recused_at is not None:
+            raise ValidationError(_("You recused from this dossier."), code="recused")
+        raise ValidationError(_("You already review this dossier."), code="already_assigned")
+    if not triage_queue(by).filter(pk=locked.pk).exists():
+        raise ValidationError(
+            _("This dossier has all the reviewers it needs, or is no longer open."),
+            code="not_in_triage",
+        )
+    due_at = timezone.now() + timedelta(days=review_due_days())
+    assignment = Assignment.objects.create(
+        dossier=locked, reviewer=by, assigned_by=by, due_at=due_at
+    )
+    audit.record(
+        actor=by,
+        action="assignment.claimed",
+        target=locked,
+        data={"assignment": assignment.pk, "reviewer": by.pk, "due_at": due_at},
+    )
+    tasks.notify_lead_reviewers.delay_on_commit(locked.pk, "claimed")
     return assignment
 
 
