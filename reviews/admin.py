@@ -70,6 +70,7 @@ from .forms import (
 )
 from .models import (
     Assignment,
+    ReviewerVerification,
     Message,
     Person,
     Review,
@@ -662,6 +663,11 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
             ),
             path("<int:object_id>/decide/", view(self.decide_view), name=f"{name}_decide"),
             path(
+                "<int:object_id>/answers/<int:answer_id>/resolve/",
+                view(self.resolve_view),
+                name=f"{name}_resolve",
+            ),
+            path(
                 "<int:object_id>/sources/<int:source_id>/reveal/",
                 view(self.reveal_identity_view),
                 name=f"{name}_reveal_identity",
@@ -745,8 +751,17 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
             )
         )
         answers = list(
-            dossier.answers.select_related("regime", "criterion", "verification__verified_by")
-            .prefetch_related(Prefetch("evidence", queryset=Evidence.objects.only("id")))
+            dossier.answers.select_related(
+                "regime", "criterion", "verification__verified_by", "verification__resolved_by"
+            )
+            .prefetch_related(
+                Prefetch("evidence", queryset=Evidence.objects.only("id")),
+                Prefetch(
+                    "reviewer_verifications",
+                    queryset=ReviewerVerification.objects.select_related("reviewer"),
+                    to_attr="reviewer_verification_list",
+                ),
+            )
             .order_by("regime__position", "criterion__position")
         )
         coverage = self._coverage(dossier, answers)
@@ -790,7 +805,8 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         )
         working = dossier.status in services.WORKING_STATUSES
         may_work = own_assignment is not None or user.is_lead_reviewer
-        verification_form = VerificationForm(answers=answers)
+        verification_form = VerificationForm(answers=answers, user=user)
+        disputes = services.open_disputes(dossier) if working else {}
         answers_by_regime = defaultdict(list)
         for answer in answers:
             answers_by_regime[answer.regime_id].append(
@@ -858,8 +874,17 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
                 RecuseForm() if own_assignment and dossier.status in OPEN_STATUSES else None
             ),
             "request_form": InformationRequestForm() if working and may_work else None,
+            "disputes": [
+                (regime, disputes[regime.pk])
+                for regime in dossier.target_regimes.all()
+                if regime.pk in disputes
+            ],
+            "can_resolve": working and user.is_lead_reviewer,
+            "regime_decisions": (
+                list(decision.regimes.select_related("regime")) if decision else []
+            ),
             "decision_form": (
-                DecisionForm()
+                DecisionForm(regimes=dossier.target_regimes.all())
                 if user.is_lead_reviewer and dossier.status == Dossier.Status.IN_REVIEW
                 else None
             ),
@@ -1018,9 +1043,7 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         if response := self._post_only(request):
             return response
         dossier = self._dossier(request, object_id)
-        form = VerificationForm(
-            request.POST, answers=dossier.answers.select_related("verification")
-        )
+        form = VerificationForm(request.POST, answers=dossier.answers.all(), user=request.user)
         if not form.is_valid():
             self.message_user(request, _("Check the verification entries."), messages.ERROR)
             return self._back(dossier, "checklist")
@@ -1032,6 +1055,25 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
                 dossier, by=request.user, verifications=form.verifications()
             ),
             _("Verification saved."),
+        )
+
+    def resolve_view(self, request, object_id, answer_id):
+        """A lead reviewer settles a disputed item (a button inside the verification form)."""
+        if response := self._post_only(request):
+            return response
+        dossier = self._dossier(request, object_id)
+        answer = get_object_or_404(ChecklistAnswer, dossier=dossier, pk=answer_id)
+        return self._run(
+            request,
+            dossier,
+            "checklist",
+            lambda: services.resolve_verification(
+                answer,
+                by=request.user,
+                status=request.POST.get("resolution", ""),
+                note=request.POST.get(f"note-{answer.pk}", ""),
+            ),
+            _("The disputed item is resolved."),
         )
 
     def review_view(self, request, object_id):
@@ -1076,9 +1118,13 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         if response := self._post_only(request):
             return response
         dossier = self._dossier(request, object_id)
-        form = DecisionForm(request.POST)
+        form = DecisionForm(request.POST, regimes=dossier.target_regimes.all())
         if not form.is_valid():
-            self.message_user(request, _("Choose a decision and give a reason."), messages.ERROR)
+            self.message_user(
+                request,
+                _("Approve or reject for each government, and give a reason."),
+                messages.ERROR,
+            )
             return self._back(dossier, "decision")
         return self._run(
             request,
@@ -1087,8 +1133,8 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
             lambda: services.decide_dossier(
                 dossier,
                 by=request.user,
-                outcome=form.cleaned_data["outcome"],
                 reason=form.cleaned_data["reason"],
+                regimes=form.outcomes(),
             ),
             _("The decision is recorded and the organisation is told."),
         )
