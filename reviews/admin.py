@@ -70,10 +70,10 @@ from .forms import (
 )
 from .models import (
     Assignment,
-    ReviewerVerification,
     Message,
     Person,
     Review,
+    ReviewerVerification,
     RubricScore,
     SubjectLink,
     Verification,
