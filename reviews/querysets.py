@@ -117,3 +117,20 @@ class PersonQuerySet(models.QuerySet):
         if not user.is_authenticated or not user.is_reviewer:
             return self.none()
         return self
+
+
+def approved_for(regime, dossiers=None):
+    """
+    Return the dossiers (of `dossiers`, by default all) approved for `regime`: decided
+    approved or packaged, and approved for this regime by its RegimeDecision. A dossier
+    approved for Canada but rejected for the EU never goes into an EU package.
+    """
+    from submissions.models import Dossier
+
+    from .models import RegimeDecision
+
+    approved_here = RegimeDecision.objects.filter(
+        decision__dossier=OuterRef("pk"), regime=regime, outcome="approved"
+    )
+    dossiers = Dossier.objects.all() if dossiers is None else dossiers
+    return dossiers.filter(status__in=("approved", "packaged")).filter(Exists(approved_here))

@@ -210,3 +210,16 @@ def test_the_dossier_page_shows_each_reviewers_check_side_by_side(
     )
     assert response.status_code == 302
     assert Verification.objects.get(answer=answer).resolved_by == lena
+
+
+def test_a_dossier_rejected_for_a_government_is_not_approved_for_it(
+    two_governments, lena, rita, rob
+):
+    from reviews.querysets import approved_for
+
+    submit_review(two_governments, rita)
+    submit_review(two_governments, rob)
+    _decide(two_governments, lena, CA_JVCFOA=("approved", ""), EU_HR=("rejected", "No nexus."))
+
+    assert list(approved_for(_regime("CA-JVCFOA"))) == [two_governments]
+    assert not approved_for(_regime("EU-HR")).exists()
