@@ -407,7 +407,17 @@ class ReviewerReadOnly:
 class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
     """The review queue and the dossier page. Read-only: reviewers annotate, never edit."""
 
+    # What fits at 1280 px; "Show all columns" adds the rest (ALL_COLUMNS, kept per session).
     list_display = [
+        "reference",
+        "title",
+        "regimes_column",
+        "status",
+        "reviewers_column",
+        "days_in_state",
+        "completeness_column",
+    ]
+    ALL_COLUMNS = [
         "reference",
         "title",
         "organisation",
@@ -421,6 +431,7 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         "completeness_column",
         "average_score_column",
     ]
+    COLUMNS_SESSION_KEY = "review_queue_all_columns"
     list_display_links = ["reference", "title"]
     list_filter = [
         StatusFilter,
@@ -493,6 +504,20 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return QueueChangeList
 
+    def get_list_display(self, request):
+        if request.session.get(self.COLUMNS_SESSION_KEY):
+            return self.ALL_COLUMNS
+        return self.list_display
+
+    def columns_view(self, request):
+        """Switch the queue between its short default columns and all of them (POST)."""
+        if response := self._post_only(request):
+            return response
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        request.session[self.COLUMNS_SESSION_KEY] = request.POST.get("columns") == "all"
+        return redirect("admin:submissions_dossier_changelist")
+
     def get_list_filter(self, request):
         if request.user.is_lead_reviewer:
             return [*self.list_filter, AverageScoreFilter]
@@ -523,6 +548,7 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         extra_context = {
             "title": _("Review queue"),
             "triage_count": services.triage_queue(request.user).count(),
+            "all_columns": bool(request.session.get(self.COLUMNS_SESSION_KEY)),
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra_context)
@@ -642,6 +668,7 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         name = "submissions_dossier"
         return [
             path("triage/", view(self.triage_view), name=f"{name}_triage"),
+            path("columns/", view(self.columns_view), name=f"{name}_columns"),
             path(
                 "triage/<int:object_id>/claim/",
                 view(self.claim_view),

@@ -150,12 +150,19 @@ def test_the_queue_filters(client, in_review, lena, params, shown):
     assert (in_review.reference in response.content.decode()) is shown
 
 
+def _all_columns(client):
+    """Ask for every column of the queue (the default shows what fits at 1280 px)."""
+    client.post(reverse("admin:submissions_dossier_columns"), {"columns": "all"})
+
+
 def test_the_queue_shows_scores_only_to_those_who_may_see_them(client, in_review, rita, rob, lena):
     submit_review(in_review, rob, score=2)
 
     client.force_login(rita)
+    _all_columns(client)
     assert "hidden until your review is in" in client.get(QUEUE).content.decode()
     client.force_login(lena)
+    _all_columns(client)
     page = client.get(QUEUE).content.decode()
     assert "hidden until" not in page and ">2.0<" in page
 
@@ -561,3 +568,19 @@ def test_every_review_site_page_links_the_portals_own_icon(client, in_review, le
 def test_the_portals_pages_link_the_same_icon(client, alice):
     client.force_login(alice)
     assert '<link rel="icon" href="/static/portal/favicon.svg"' in client.get("/").text
+
+
+def test_the_queue_shows_what_fits_at_1280px_and_the_rest_on_demand(client, in_review, lena):
+    client.force_login(lena)
+    page = client.get(QUEUE).content.decode()
+    assert "column-average_score_column" not in page
+    assert "column-subjects_column" not in page
+    assert "column-regimes_column" in page and "column-title" in page
+
+    _all_columns(client)
+    page = client.get(QUEUE).content.decode()
+    assert "column-average_score_column" in page and "column-subjects_column" in page
+    assert "Fewer columns" in page
+
+    client.post(reverse("admin:submissions_dossier_columns"), {"columns": "short"})
+    assert "column-subjects_column" not in client.get(QUEUE).content.decode()

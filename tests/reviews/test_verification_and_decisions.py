@@ -223,3 +223,37 @@ def test_a_dossier_rejected_for_a_government_is_not_approved_for_it(
 
     assert list(approved_for(_regime("CA-JVCFOA"))) == [two_governments]
     assert not approved_for(_regime("EU-HR")).exists()
+
+
+def test_verified_coverage_never_exceeds_100_percent(in_review, alice, rita, rob):
+    """
+    An answer to an item that does not apply (for entities, in a dossier about a person) and a
+    second reviewer's check of the same answers count nothing extra.
+    """
+    from reviews.admin import DossierAdmin
+    from submissions.models import Criterion
+
+    regime = in_review.target_regimes.get()
+    extra = regime.checklist.filter(criterion__applies_to=Criterion.AppliesTo.ENTITY).first()
+    if extra is not None:
+        in_review.answers.get_or_create(
+            regime=regime,
+            criterion=extra.criterion,
+            defaults={
+                "question": extra.criterion.question,
+                "status": "met",
+                "answered_by": alice,
+            },
+        )
+    answers = list(in_review.answers.all())
+    for reviewer in (rita, rob):
+        services.verify_answers(
+            in_review,
+            by=reviewer,
+            verifications=[{"answer": a, "status": "verified"} for a in answers],
+        )
+
+    answers = list(in_review.answers.select_related("verification"))
+    [row] = DossierAdmin._coverage(in_review, answers)
+    assert row["verified"] <= row["applicable"]
+    assert row["percent"] <= 100
