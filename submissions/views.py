@@ -494,6 +494,8 @@ def source_edit(request: HttpRequest, reference: str, pk: int | None = None) -> 
             messages.success(
                 request, _("Source saved. Identity and contact details are encrypted.")
             )
+            if request.GET.get("then") == "evidence":  # added from the evidence step: go back
+                return redirect("submissions:evidence-list", dossier.reference)
             return redirect("submissions:source-list", dossier.reference)
     return _step(
         request,
