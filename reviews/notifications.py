@@ -92,6 +92,9 @@ def email_organisation(dossier: Dossier, event: str) -> int:
                 + "\n\n"
                 + (decision.reason if decision else "")
             )
+            for item in decision.regimes.select_related("regime") if decision else []:
+                line = f"{item.regime}: {item.get_outcome_display()}"
+                body += f"\n- {line}" + (f" ({item.reason})" if item.reason else "")
         return subject, f"{body}\n\n{sign_in}\n"
 
     return _send(compose, _organisation_members(dossier))

@@ -257,3 +257,28 @@ def test_verified_coverage_never_exceeds_100_percent(in_review, alice, rita, rob
     [row] = DossierAdmin._coverage(in_review, answers)
     assert row["verified"] <= row["applicable"]
     assert row["percent"] <= 100
+
+
+def test_the_organisation_reads_the_outcome_per_government(
+    client, two_governments, alice, lena, rita, rob, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    submit_review(two_governments, rita)
+    submit_review(two_governments, rob)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        _decide(
+            two_governments,
+            lena,
+            CA_JVCFOA=("approved", ""),
+            EU_HR=("rejected", "No EU nexus shown."),
+        )
+
+    body = next(m.body for m in mail.outbox if alice.email in m.to)
+    assert "No EU nexus shown." in body and "EU-HR" in body
+    client.force_login(alice)
+    page = client.get(
+        reverse("submissions:dossier-detail", args=[two_governments.reference])
+    ).content.decode()
+    assert "No EU nexus shown." in page
