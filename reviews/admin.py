@@ -1007,7 +1007,10 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
     def claim_view(self, request, object_id):
         if response := self._post_only(request):
             return response
-        dossier = get_object_or_404(Dossier.objects.only("pk", "reference"), pk=object_id)
+        # Only open dossiers answer here: a draft or a decided dossier is a 404, as elsewhere.
+        dossier = get_object_or_404(
+            Dossier.objects.filter(status__in=OPEN_STATUSES).only("pk", "reference"), pk=object_id
+        )
         try:
             services.claim_dossier(dossier, by=request.user)
         except (ValidationError, PermissionDenied) as error:

@@ -103,3 +103,13 @@ def test_claiming_by_get_changes_nothing(client, dossier, rita):
     response = client.get(reverse("admin:submissions_dossier_claim", args=[dossier.pk]))
     assert response.status_code == 405
     assert not Assignment.objects.exists()
+
+
+def test_a_draft_cannot_be_claimed_and_its_existence_does_not_leak(client, rita, alice, org_a):
+    from tests.factories import DossierFactory
+
+    draft = DossierFactory(organisation=org_a, created_by=alice)
+    client.force_login(rita)
+    response = client.post(reverse("admin:submissions_dossier_claim", args=[draft.pk]))
+    assert response.status_code == 404
+    assert not Assignment.objects.exists()
