@@ -334,8 +334,11 @@ def flag_outcomes(designations: QuerySet[Designation], *, run=None) -> list[Pack
     Flag each delivered package one of whose persons `designations` list under the package's
     regime, on or after its delivery; tell its lead reviewer and the submitting organisations.
     """
+    from .gaps import appeared_since_an_import
+
     designations = list(
-        designations.filter(
+        appeared_since_an_import(designations)
+        .filter(
             delisted_on__isnull=True,
             regime__isnull=False,
             party__matches__status=ScreeningMatch.Status.CONFIRMED,
@@ -358,6 +361,8 @@ def flag_outcomes(designations: QuerySet[Designation], *, run=None) -> list[Pack
                 .annotate(delivered_on=Min("deliveries__delivered_on"))
                 .distinct()
             )
+            if designation.listing_date is None and not designation.appeared_since_an_import:
+                continue  # undated and in its list's first import: it may long predate us
             for package in candidates:
                 if package.delivered_on and designation.listed_by < package.delivered_on:
                     continue  # listed before the package was delivered: not its outcome

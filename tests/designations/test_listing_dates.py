@@ -145,10 +145,19 @@ def test_recording_an_undated_designation_leaves_its_date_unknown(
     version.refresh_from_db()
     packages.record_delivery(package, version, by=lena, delivered_on=date(2020, 1, 1),
                              recipient="FCDO", channel="secure email")  # fmt: skip
-    import_sdn(tmp_path, sdn_entry("50001", "Sergei", "VOLKOV", programs=("GLOMAG",)))
+    # In the list's first file, an undated listing may be years old: not an outcome.
+    import_sdn(tmp_path, sdn_entry("50001", "Sergei", "VOLKOV"), name="sdn-0.xml")
     Designation.objects.update(program_key="GB-HR", regime=package.regime)
     services.screen_person(volkov)
     confirm_volkov(volkov, rita)
+    assert not PackageOutcome.objects.exists()
+
+    # A listing that appears in a later file of the list is new since then.
+    Designation.objects.all().delete()
+    ImportRun.objects.update(started_at=timezone.now() - timezone.timedelta(days=1))
+    import_sdn(tmp_path, sdn_entry("50001", "Sergei", "VOLKOV"), name="sdn-1.xml")
+    Designation.objects.update(program_key="GB-HR", regime=package.regime)
+    services.flag_outcomes(Designation.objects.all())
     outcome = PackageOutcome.objects.get()
     recorded = services.record_designated(outcome, by=lena)
     assert recorded.response == "designated" and recorded.designated_on is None
