@@ -373,7 +373,7 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
         except (ValidationError, TransitionNotAllowed) as error:
             self.message_user(request, _refusal(error), messages.ERROR)
         else:
-            self.message_user(request, _("The package is ready to render."))
+            self.message_user(request, _("The package is ready to render."), messages.SUCCESS)
         return self._back(package)
 
     def propose_view(self, request, dossier_id, regime_id):
