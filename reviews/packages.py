@@ -598,17 +598,21 @@ def package_warnings(package: Package, *, by: User) -> list[str]:
 
     warnings = []
     others = Package.objects.filter(regime=package.regime_id).exclude(pk=package.pk)
-    visible = set(Package.objects.visible_to(by).values_list("pk", flat=True))
     for dossier in package.dossiers.order_by("reference"):
-        found = list(others.filter(dossiers=dossier).order_by("created_at"))
+        found = list(others.filter(dossiers=dossier).values_list("pk", flat=True))
         if not found:
             continue
-        shown = [p.reference for p in found if p.pk in visible]
-        hidden = len(found) - len(shown)
-        references = ", ".join(shown)
-        if hidden:
-            references = ", ".join(filter(None, [references, _("%(count)s you cannot see")
-                                                 % {"count": hidden}]))  # fmt: skip
+        # A package the lead may not see is counted, never named.
+        shown = list(
+            Package.objects.visible_to(by)
+            .filter(pk__in=found)
+            .order_by("created_at")
+            .values_list("reference", flat=True)
+        )
+        parts = shown.copy()
+        if len(found) > len(shown):
+            parts.append(_("%(count)s you cannot see") % {"count": len(found) - len(shown)})
+        references = ", ".join(parts)
         warnings.append(
             _("Dossier %(dossier)s is already in another package for %(regime)s: %(packages)s.")
             % {"dossier": dossier.reference, "regime": package.regime.key, "packages": references}
