@@ -199,3 +199,16 @@ def test_a_match_confirmed_on_one_subject_is_not_asked_again_for_its_record(
     services.screen_subject(second)
     assert not ScreeningMatch.objects.filter(subject=second, status="pending").exists()
     assert volkov.pk in services.confirmed_persons([on_subject.party_id])[on_subject.party_id]
+
+
+def test_the_brief_shows_the_lists_date_or_date_unknown(tmp_path, package, lena):
+    from django.template.loader import render_to_string
+
+    from reviews import briefs
+
+    volkov = package.persons.get(name="Sergei Volkov")
+    import_sdn(tmp_path, VOLKOV_SDN)
+    services.screen_person(volkov)
+    confirm_volkov(volkov, lena)
+    html = render_to_string("briefs/brief.html", {"brief": briefs.assemble(package, 0)})
+    assert "date unknown" in html and f"listed {TODAY}" not in html
