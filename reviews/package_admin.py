@@ -117,6 +117,7 @@ class BriefVersionInline(LeadOnly, admin.TabularInline):
         "pages",
         "exhibits",
         "withheld",
+        "warnings",
         "files",
         "rendered_at",
     ]
