@@ -74,6 +74,10 @@ class FindingItem:
     exhibits: list[Exhibit]
     edited: bool = False
 
+    @property
+    def role_names(self) -> list[str]:
+        return [_vocabulary("roles", role.code, role.name) for role in self.roles]
+
 
 @dataclass
 class Finding:
@@ -178,6 +182,14 @@ class BriefContent:
     @property
     def signing_key_grouped(self) -> str:
         return verifier.group(self.signing_key)
+
+    @property
+    def recipient(self) -> str:
+        """The package's recipient if the lead named one, else the profile's ministry."""
+        named = self.package.recipient
+        if named and named != self.package.regime.receiving_authority:
+            return named
+        return self.profile.recipient
 
     @property
     def marking(self) -> str:

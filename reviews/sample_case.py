@@ -100,7 +100,7 @@ def _answers(dossier, member, texts: dict, evidence: dict | None = None) -> None
                 {
                     "criterion": item.criterion,
                     "status": "met",
-                    "explanation": texts.get(item.criterion.code, "See the incidents."),
+                    "explanation": texts.get(item.criterion.code, ""),
                     "evidence": (evidence or {}).get(item.criterion.code, []),
                 }
                 for item in regime.checklist.select_related("criterion")
@@ -304,7 +304,12 @@ def build(*, slug_prefix: str = "sample") -> Case:
         d2, member2,
         {"safety-assessment": CANARIES["safety"], "redaction": CANARIES["redaction"],
          "conduct-threshold": CANARIES["disputed"],
-         "subject-role": "Khalid Al-Mansouri personally directed the interrogation."},
+         "subject-role": "Khalid Al-Mansouri personally directed the interrogation.",
+         "public-summary": "As director of interrogations, Khalid Al-Mansouri directed the "
+         "torture of a detained journalist in 2023.",
+         "exculpatory": "The authorities state that the journalist was lawfully detained.",
+         "policy-interest": "Designation would support the government's stated commitment to "
+         "the protection of journalists."},
     )  # fmt: skip
     d2 = filing.submit_dossier(d2, by=member2)
 

@@ -256,3 +256,37 @@ def test_strip_metadata_keeps_the_content(content_type, maker):
     else:
         assert len(PdfReader(io.BytesIO(copy)).pages) == 1
     assert exhibit_copies.strip_metadata(b"\x00video", "video/mp4") is None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="WeasyPrint 70 writes one text-layer character per shaped Khmer glyph and has no "
+    "/ActualText; names with subscript consonants copy out wrongly (issue #19, not fixed yet).",
+)
+def test_a_khmer_name_with_subscripts_copies_out_exactly():
+    from weasyprint import HTML
+
+    name = "ស្រីពេជ្រ ចន្ទ្រា"
+    pdf = HTML(string=f"<p style=\"font-family: 'Noto Sans Khmer'\">{name}</p>").write_pdf()
+    assert name in pdftotext(pdf)
+
+
+def test_a_japanese_brief_is_japanese_throughout(case, django_capture_on_commit_callbacks):
+    regime = Regime.objects.get(key="GB-HR")
+    package = packages.create_package(
+        regime=regime, persons=case.persons.values(), dossiers=case.dossiers.values(),
+        by=case.lead, language="ja",
+    )  # fmt: skip
+    packages.mark_ready(package, by=case.lead)
+    with django_capture_on_commit_callbacks(execute=True):
+        version = packages.request_render(package, by=case.lead)
+    version = BriefVersion.objects.get(pk=version.pk)
+    assert version.status == "done", version.error
+    with version.pdf.open("rb") as handle:
+        text = flat(pdftotext(handle.read()))
+    for japanese in ("法的根拠", "理由書（公開可）", "対象 1", "ページ中", "OFFICIAL-SENSITIVE：",
+                     "拷問又は残虐な", "要請する措置", "自然人"):  # fmt: skip
+        assert japanese in text, japanese
+    for english in ("Page ", "Legal basis", "Subject 1", "Statement of reasons", "Measures",
+                    "Natural person", "Do not publish", "Torture, cruel", "Responsible"):  # fmt: skip
+        assert english not in text, english
