@@ -265,7 +265,9 @@ def assemble(package, version: int) -> BriefContent:
     allowed_sources = set(scopes)
 
     sources = list(
-        Source.objects.filter(dossier_id__in=dossier_ids).only("pk", "dossier_id", "pseudonym")
+        Source.objects.filter(dossier_id__in=dossier_ids).only(
+            "pk", "dossier_id", "pseudonym", "reference"
+        )
     )
     source_refs = _stable_references(sources, "W")
     pseudonym_of = {s.pk: s.pseudonym for s in sources}
