@@ -118,6 +118,9 @@ class PersonSection:
     designations: list = field(default_factory=list)  # by other governments
     own_designations: list = field(default_factory=list)  # by this government already
     reasons: list[str] = field(default_factory=list)  # the releasable statement of reasons
+    # Verified NGO texts left out because they speak of several subjects and the lead reviewer
+    # has not worded them for this one: section name -> count (the brief says so).
+    unworded: dict = field(default_factory=lambda: defaultdict(int))
 
     @property
     def is_entity(self) -> bool:
@@ -347,6 +350,12 @@ def assemble(package, version: int) -> BriefContent:
                 link for link in subject.links.all() if str(link.country) in profile.jurisdictions
             )
         section.reasons = _statement_of_reasons(section, profile)
+        if section.unworded:
+            warnings.append(
+                {"kind": "texts_to_word", "subject": person.name,
+                 "sections": dict(section.unworded),
+                 "detail": "Verified texts about several subjects: word them for this one."}
+            )  # fmt: skip
         persons.append(section)
     if withheld_findings:
         warnings.append(
@@ -441,7 +450,10 @@ def _statements(section, answers, exhibit_of, persons_in_dossier, lead_texts) ->
             continue
         lead_text = lead_texts.get((subject.pk, answer.pk, None))
         if lead_text is None and persons_in_dossier[answer.dossier_id] != {section.person.pk}:
-            continue  # about several persons: only the lead's wording for this one goes in
+            # about several subjects: only the lead's wording for this one goes in
+            if answer.explanation.strip():
+                section.unworded[querysets.BRIEF_SECTIONS[answer.criterion.code]] += 1
+            continue
         text = clean(lead_text if lead_text is not None else answer.explanation)
         if not text:
             continue

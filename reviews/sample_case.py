@@ -362,6 +362,13 @@ def build(*, slug_prefix: str = "sample") -> Case:
         regime=by_key["GB-HR"], subject=a1, by=lead, answer=role_answer,
         text="As commander, Sok Vannak ordered the beatings (lead reviewer's wording).",
     )  # fmt: skip
+    for regime in regimes:  # contrary information, worded for person A in every regime
+        packages.edit_brief_text(
+            regime=regime, subject=a1, by=lead,
+            answer=d1.answers.get(regime=regime, criterion__code="exculpatory"),
+            text="The provincial governor denied in a press statement that the unit commanded "
+            "by Sok Vannak abused anyone.",
+        )  # fmt: skip
     return case
 
 

@@ -147,6 +147,16 @@ def check_disputed_answers_never_export_and_partly_met_is_marked(rendered):
     assert "commanded the unit and ordered" not in flat(out["GB-HR"][1])
 
 
+def check_texts_about_several_subjects_need_the_leads_wording(rendered):
+    _case, out = rendered
+    for key, (_version, text, _manifest, _bundle) in out.items():
+        parts = {label: flat(part) for label, part in sections(text).items()}
+        assert "denied in a press statement" in parts["A"], key
+        assert "denied any abuse" not in flat(text), key  # the NGO's two-subject text
+        assert "not yet been worded for this subject" in parts["entity"], key
+        assert "None known to the submitting organisations" not in parts["entity"], key
+
+
 def check_the_jurisdiction_link_is_for_this_government_only(rendered):
     _case, out = rendered
     assert "Flat in London" in out["GB-HR"][1] and "Flat in London" not in out["AU-HUMAN"][1]
@@ -198,6 +208,7 @@ def test_four_regime_briefs_read_as_an_official_reads_them(rendered):
     check_a_subjects_identifiers_stay_in_its_own_section(rendered)
     check_disputed_answers_never_export_and_partly_met_is_marked(rendered)
     check_the_jurisdiction_link_is_for_this_government_only(rendered)
+    check_texts_about_several_subjects_need_the_leads_wording(rendered)
     check_conduct_a_regime_does_not_cover_is_not_relied_on(rendered)
     check_khmer_and_arabic_names_copy_out_exactly(rendered)
     check_exported_photos_carry_no_gps_and_the_manifest_keeps_both_hashes(rendered)
@@ -234,8 +245,10 @@ def test_lead_wording_is_audited_and_the_ngo_answer_is_unchanged(case):
     d1 = case.dossiers["t-mekong"]
     answer = d1.answers.get(regime__key="GB-HR", criterion__code="subject-role")
     assert answer.explanation == "Sok Vannak commanded the unit and ordered the beatings."
-    event = AuditEvent.objects.filter(action="brief_text.edited").latest("pk")
-    assert event.data["after"].startswith("As commander")
+    events = AuditEvent.objects.filter(action="brief_text.edited", actor=case.lead)
+    role = [e for e in events if e.data["answer"] == answer.pk]
+    assert len(role) == 1 and role[0].data["after"].startswith("As commander")
+    assert role[0].data["before"] is None
 
 
 @pytest.mark.parametrize(
