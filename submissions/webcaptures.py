@@ -19,7 +19,6 @@ import zlib
 from datetime import UTC, datetime
 
 from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +101,9 @@ def describe(file, content_type: str) -> dict:
                 found = _wacz(file)
             else:
                 found = _mhtml(file)
-    except (ArchiveLoadFailed, zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+    # warcio meets hostile or truncated records with whatever error its parser hits
+    # (AttributeError on a missing header, among others): any failure is a note, not a crash.
+    except Exception as error:  # noqa: BLE001
         log.warning("Could not read the web capture %s: %s", file.name, error)
         return {"capture": {"error": f"{type(error).__name__}: unreadable archive"}}
     found["format"] = {WARC: "WARC", WACZ: "WACZ", MHTML: "MHTML"}[content_type]
