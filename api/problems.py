@@ -75,6 +75,14 @@ def translate(exc: Exception) -> tuple[int, dict, dict] | None:
         body = problem(code, kind, _("The request cannot be accepted."), detail)
         if errors:
             body["errors"] = errors
+        missing = [
+            {"criterion": e.code, "name": e.params["name"], "missing": e.params["missing"]}
+            | {"url": e.params["url"]}
+            for e in getattr(exc, "error_list", [])
+            if e.params and "url" in e.params
+        ]
+        if missing:  # the submission gate: each open item in words, and where it is fixed
+            body["missing"] = missing
         return code, body, {}
     if isinstance(exc, RequestDataTooBig):
         # Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE into memory.

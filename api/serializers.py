@@ -57,7 +57,16 @@ class CriterionOfDossier(serializers.SlugRelatedField):
 
 class CriterionItemSerializer(serializers.Serializer):
     code = serializers.CharField(source="criterion.code")
+    name = serializers.CharField(source="criterion.name", help_text="The item in words.")
     question = serializers.CharField(source="criterion.question")
+    computed = serializers.BooleanField(
+        source="criterion.is_computed",
+        help_text="Closed by the dossier's data; cannot be answered.",
+    )
+    per_government = serializers.BooleanField(
+        source="criterion.per_government",
+        help_text="Answered for each government (otherwise once for all that ask it).",
+    )
     level = serializers.CharField()
     applies_to = serializers.CharField(source="criterion.applies_to")
     step = serializers.CharField(source="criterion.step")
@@ -75,6 +84,7 @@ class RegimeSerializer(serializers.ModelSerializer):
             "status",
             "accepts_submissions",
             "standard_of_proof",
+            "incident_age_flag_years",
             "checklist",
         ]
 
@@ -96,7 +106,10 @@ class RoleSerializer(serializers.ModelSerializer):
 
 class OpenItemSerializer(serializers.Serializer):
     criterion = serializers.CharField(source="criterion.code")
+    name = serializers.CharField(help_text="The item in words.")
+    missing = serializers.CharField(help_text="What is missing, in words.")
     step = serializers.CharField()
+    url = serializers.CharField(help_text="The page that fixes it.")
 
 
 class CompletenessSerializer(serializers.Serializer):
@@ -108,6 +121,10 @@ class CompletenessSerializer(serializers.Serializer):
     advisory_total = serializers.IntegerField()
     advisory_answered = serializers.IntegerField()
     open_items = OpenItemSerializer(many=True)
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Scope, age and consent flags: never a refusal.",
+    )
 
 
 class DossierCompletenessSerializer(serializers.Serializer):
@@ -484,6 +501,10 @@ class AnswerInputSerializer(serializers.Serializer):
             and not (data.get("explanation") or "").strip()
         ):
             raise serializers.ValidationError({"explanation": "Say why this item does not apply."})
+        if data["criterion"].is_computed:
+            raise serializers.ValidationError(
+                {"criterion": f"{data['criterion'].code} is computed from the dossier's data."}
+            )
         return data
 
 

@@ -879,22 +879,30 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
 
     @staticmethod
     def _coverage(dossier: Dossier, answers: list[ChecklistAnswer]) -> list[dict]:
-        """Per target regime: applicable items, answered, and verified / disputed / insufficient."""
+        """
+        Per target regime: the judgements that apply, answered and verified / disputed /
+        insufficient; and the items computed from the dossier's data, met or not (in words).
+
+        The same evaluation as the submission gate: only what applies counts, so coverage never
+        passes 100%.
+        """
         rows = []
         for row in cached_completeness_for([dossier])[dossier.pk]:
-            # Only answers to the items that apply: an answer to an item for entities, in a
-            # dossier about a person, would count a verification beyond 100%.
+            # Only answers to judgements that apply: an answer to an item for entities, in a
+            # dossier about a person, or a "met" typed on an item the data decides, counts
+            # for nothing.
             mine = [
                 a
                 for a in answers
-                if a.regime_id == row.regime.pk and a.criterion_id in row.applicable
+                if a.regime_id == row.regime.pk and a.criterion_id in row.judgements
             ]
             statuses = [getattr(a, "verification", None) for a in mine]
             count = {
                 status: sum(1 for v in statuses if v is not None and v.status == status)
                 for status in Verification.Status.values
             }
-            total = row.blocking_total + row.advisory_total
+            total = len(row.judgements)
+            computed = [state for state in row.items if state.criterion.is_computed]
             rows.append(
                 {
                     "regime": row.regime,
@@ -905,6 +913,10 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
                     "insufficient": count["insufficient"],
                     "unchecked": sum(1 for v in statuses if v is None),
                     "percent": round(100 * count["verified"] / total) if total else 0,
+                    "computed_total": len(computed),
+                    "computed_met": sum(1 for state in computed if state.closed),
+                    "computed_open": [state for state in computed if not state.closed],
+                    "warnings": row.warnings,
                 }
             )
         return rows

@@ -9,6 +9,7 @@ from pypdf import PdfWriter
 from portal.models import Organisation, User
 
 from . import services, uploads
+from .forms import PositionFormSet
 from .models import Dossier, InvolvementRole, Regime, ViolationCategory
 
 SUBMITTED_TITLE = "Demo: detention and torture of journalist A.K. in Kazan"
@@ -30,6 +31,23 @@ def _photo() -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG")
     return out.getvalue()
+
+
+def _positions(title: str, organisation: str) -> PositionFormSet:
+    """A bound, valid formset of one post held (as the subject form would send it)."""
+    formset = PositionFormSet(
+        {
+            "positions-TOTAL_FORMS": "1",
+            "positions-INITIAL_FORMS": "0",
+            "positions-0-title": title,
+            "positions-0-organisation": organisation,
+            "positions-0-country": "RU",
+        },
+        prefix="positions",
+    )
+    if not formset.is_valid():
+        raise ValueError(formset.errors)
+    return formset
 
 
 def seed_demo_dossiers() -> None:
@@ -75,6 +93,7 @@ def _submitted(organisation, member) -> Dossier:
             "birth_place": "Kazan",
             "nationalities": ["RU"],
         },
+        positions=_positions("Head of the city police", "Kazan city police"),
     )
     officer = services.save_subject(
         dossier,
@@ -106,7 +125,7 @@ def _submitted(organisation, member) -> Dossier:
             {"subject": officer, "role": roles["perpetrator"], "description": "Arrested A.K."},
         ],
     )
-    services.save_incident(
+    torture = services.save_incident(
         dossier,
         by=member,
         fields={
@@ -136,9 +155,14 @@ def _submitted(organisation, member) -> Dossier:
             for r in regimes
         ],
     )
-    for content, name, description in [
-        (_pdf(), "court-ruling.pdf", "Ruling that the detention was lawful"),
-        (_photo(), "detention-centre.jpg", "Photograph of the detention centre"),
+    for content, name, description, incidents in [
+        (_pdf(), "court-ruling.pdf", "Ruling that the detention was lawful", [detention]),
+        (
+            _photo(),
+            "detention-centre.jpg",
+            "Photograph of the detention centre where A.K. was held and interrogated",
+            [detention, torture],
+        ),
     ]:
         evidence = services.attach_evidence_file(
             dossier,
@@ -157,21 +181,21 @@ def _submitted(organisation, member) -> Dossier:
             evidence,
             by=member,
             fields={"grade_reason": "Original document"},
-            incidents=[detention],
+            incidents=incidents,
         )
+    # The computed items closed from what was filed above; the judgements are written once
+    # (a question both governments ask), or per government where each asks its own.
+    judgements = {}
     for regime in regimes:
-        items = regime.checklist.select_related("criterion")
-        services.answer_checklist(
-            dossier,
-            regime,
-            by=member,
-            answers=[
-                {
-                    "criterion": item.criterion,
-                    "status": "met" if item.level == "blocking" else "partly",
-                    "explanation": "See the incidents and exhibits.",
-                }
-                for item in items
-            ],
-        )
+        for item in regime.checklist.filter(criterion__rule="").select_related("criterion"):
+            criterion = item.criterion
+            key = (criterion.pk, regime.pk if criterion.per_government else None)
+            blocking = item.level == "blocking" or judgements.get(key, {}).get("status") == "met"
+            judgements[key] = {
+                "criterion": criterion,
+                "regime": regime,
+                "status": "met" if blocking else "partly",
+                "explanation": "See the incidents and exhibits.",
+            }
+    services.answer_checklist_items(dossier, by=member, answers=list(judgements.values()))
     return services.submit_dossier(dossier, by=member)

@@ -58,6 +58,10 @@ class DossierForm(StepForm):
             "summary": _("In a few sentences: who did what, to whom, when and where."),
         }
 
+    def closed_regimes(self):
+        """Governments listed for what they are, though they take no submissions (Japan)."""
+        return Regime.objects.exclude(pk__in=Regime.objects.open_for_submissions())
+
 
 class LinesField(forms.CharField):
     """A list of strings typed one per line."""
@@ -305,11 +309,11 @@ class EvidenceForm(StepForm):
             .queryset.filter(regimes__in=dossier.target_regimes.all())
             .distinct()
         )
-        self.fields["criteria"].label_from_instance = lambda c: localized(c, "question")
+        self.fields["criteria"].label_from_instance = lambda c: c.name
 
 
 class AnswerForm(forms.Form):
-    """The answer to one checklist item."""
+    """The answer to one judgement, for the governments in `item["regimes"]`."""
 
     status = forms.ChoiceField(
         choices=[("", _("Not answered yet")), *ChecklistAnswer.Status.choices],
@@ -329,7 +333,7 @@ class AnswerForm(forms.Form):
     def __init__(self, *args, item, exhibits: dict, **kwargs):
         """`exhibits`: {pk: Evidence} of the dossier, loaded once for all the items."""
         super().__init__(*args, **kwargs)
-        self.item = item  # the RegimeCriterion
+        self.item = item  # {"criterion", "regimes", "level"}
         self.exhibits = exhibits
         self.fields["evidence"].choices = [(pk, f"#{pk} {e}") for pk, e in exhibits.items()]
 

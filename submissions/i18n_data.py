@@ -9,6 +9,7 @@ a translation is missing, so a criterion added to the English file shows in Engl
 translated (tests/test_translations.py lists what is missing).
 """
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -25,6 +26,16 @@ SECTIONS = {
     "InvolvementRole": ("roles", "code"),
     "RubricLine": ("rubric", "code"),
 }
+
+
+# Maintainers' confidence tags ([C], [S: S18], [U: exact wording]) in the data files; source ids
+# such as [S35] are not tags and stay. They never reach a reader, in any language.
+_TAG = re.compile(r"\s*\[(?:C|S|U)(?::[^\]]*)?\]")
+
+
+def public_text(text: str | None) -> str:
+    """Return the data file's text without the maintainers' confidence tags."""
+    return _TAG.sub("", text or "").strip()
 
 
 def data_file(language: str) -> Path:
@@ -51,12 +62,12 @@ def text(section: str, code: str, field: str, default: str = "") -> str:
     if language == "en":
         return default
     entry = catalogue(language).get(section, {}).get(str(code), {})
-    return entry.get(field) or default
+    return public_text(entry.get(field)) or default
 
 
 def localized(obj, field: str) -> str:
     """`obj.field` in the active language (regimes, criteria, categories, roles, rubric lines)."""
-    english = getattr(obj, field, "") or ""
+    english = public_text(getattr(obj, field, "") or "")
     where = SECTIONS.get(type(obj).__name__)
     if where is None:
         return english

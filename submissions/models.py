@@ -92,6 +92,14 @@ class Regime(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     accepts_submissions = models.BooleanField(default=True)
     guidance = models.TextField(blank=True)
+    incident_age_flag_years = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "Incidents older than this are flagged (never refused): the practice of this "
+            "government rarely reaches so far back."
+        ),
+    )
     position = models.PositiveSmallIntegerField(default=0)
     categories = models.ManyToManyField(
         ViolationCategory, through="RegimeCoverage", related_name="regimes"
@@ -173,7 +181,20 @@ class Criterion(models.Model):
         OFFICIAL = "official", _("Prongs that need a public official")
 
     code = models.SlugField(max_length=60, unique=True)
+    title = models.CharField(max_length=120, blank=True, help_text=_("The item named in words."))
     question = models.TextField()
+    rule = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text=_(
+            "The rule that computes it from the dossier (submissions/checklist.py RULES); "
+            "blank for a judgement the submitter writes."
+        ),
+    )
+    per_government = models.BooleanField(
+        default=False,
+        help_text=_("A judgement answered for each government, not once for all of them."),
+    )
     evidence = models.TextField(blank=True, help_text=_("What evidence satisfies it."))
     guidance = models.TextField(blank=True)
     basis = models.TextField(blank=True, help_text=_("Why the portal asks: sources."))
@@ -188,6 +209,18 @@ class Criterion(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    @property
+    def is_computed(self) -> bool:
+        """Closed by the dossier's data, never typed in the checklist."""
+        return bool(self.rule)
+
+    @property
+    def name(self) -> str:
+        """The item named in words, in the user's language."""
+        from .i18n_data import localized
+
+        return localized(self, "title") or self.code
 
 
 class RegimeCriterion(models.Model):

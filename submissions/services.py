@@ -20,7 +20,7 @@ from reviews import tasks as review_tasks
 from reviews.models import InformationRequest, Message
 
 from . import dashboard, metadata, scanning, tasks, uploads
-from .checklist import completeness
+from .checklist import completeness, missing_in_words
 from .models import (
     ChecklistAnswer,
     ChecklistVersion,
@@ -183,13 +183,18 @@ def submit_dossier(dossier: Dossier, *, by: User) -> Dossier:
     rows = completeness(dossier)
     if not rows:
         raise ValidationError(_("Choose at least one government to address."))
-    missing = [
-        f"{row.regime.key}: {item.criterion.code}" for row in rows for item in row.open_items
-    ]
+    missing = missing_in_words(rows)
     if missing:
+        # One message per item, in words: the pages link each to where it is fixed.
         raise ValidationError(
-            _("Answer these checklist items first: %(items)s."),
-            params={"items": ", ".join(missing)},
+            [
+                ValidationError(
+                    "%(name)s: %(missing)s",
+                    code=item.criterion.code,
+                    params={"name": item.name, "missing": item.missing, "url": item.url},
+                )
+                for item in missing
+            ]
         )
     exhibits = list(dossier.evidence.order_by("pk").values_list("pk", "sha256"))
     transition(dossier, Dossier.Status.SUBMITTED, by=by, data={"exhibits": exhibits})
@@ -577,34 +582,27 @@ def remove_evidence(evidence: Evidence, *, by: User) -> None:
 # Checklist
 
 
-@transaction.atomic
-def answer_checklist(
-    dossier: Dossier, regime: Regime, *, by: User, answers: Iterable[dict]
-) -> list[ChecklistAnswer]:
-    """
-    Record the submitter's answers for one target regime.
+def _check_judgement(criterion: Criterion) -> None:
+    if criterion.is_computed:
+        raise ValidationError(
+            _("“%(name)s” is computed from what the dossier holds: it cannot be typed."),
+            params={"name": criterion.name},
+            code="computed",
+        )
 
-    `answers`: dicts with criterion, status, explanation and evidence (exhibits of this
-    dossier). An answer with an empty status is cleared.
-    """
-    dossier = _lock_draft(dossier, by=by)
-    if not dossier.target_regimes.filter(pk=regime.pk).exists():
+
+def _write_answers(dossier, regimes, criterion, answer, by, own_evidence) -> list[ChecklistAnswer]:
+    """Write one answer to each regime in `regimes` (the same judgement, once per row)."""
+    if not answer["status"]:
+        ChecklistAnswer.objects.filter(
+            dossier=dossier, regime__in=regimes, criterion=criterion
+        ).delete()
+        return []
+    evidence = list(answer.get("evidence") or [])
+    if any(e.pk not in own_evidence for e in evidence):
         raise PermissionDenied
-    applicable = set(regime.checklist.values_list("criterion_id", flat=True))
-    own_evidence = set(dossier.evidence.values_list("pk", flat=True))
     saved = []
-    for answer in answers:
-        criterion = answer["criterion"]
-        if criterion.pk not in applicable:
-            raise PermissionDenied
-        if not answer["status"]:
-            ChecklistAnswer.objects.filter(
-                dossier=dossier, regime=regime, criterion=criterion
-            ).delete()
-            continue
-        evidence = list(answer.get("evidence") or [])
-        if any(e.pk not in own_evidence for e in evidence):
-            raise PermissionDenied
+    for regime in regimes:
         row, _created = ChecklistAnswer.objects.update_or_create(
             dossier=dossier,
             regime=regime,
@@ -618,14 +616,74 @@ def answer_checklist(
         )
         row.evidence.set(evidence)
         saved.append(row)
+    return saved
+
+
+@transaction.atomic
+def answer_checklist_items(
+    dossier: Dossier, *, by: User, answers: Iterable[dict]
+) -> list[ChecklistAnswer]:
+    """
+    Record the submitter's judgements, each once for every government that asks it.
+
+    `answers`: dicts with criterion, regime (only for an item asked per government; None
+    otherwise), status, explanation and evidence (exhibits of this dossier). An empty status
+    clears the answer. Computed items are refused: the dossier's data closes them.
+    """
+    dossier = _lock_draft(dossier, by=by)
+    targets = list(dossier.target_regimes.all())
+    asking: dict[int, list[Regime]] = {}
+    for regime_id, criterion_id in Regime.criteria.through.objects.filter(
+        regime__in=targets
+    ).values_list("regime_id", "criterion_id"):
+        asking.setdefault(criterion_id, []).append(next(r for r in targets if r.pk == regime_id))
+    own_evidence = set(dossier.evidence.values_list("pk", flat=True))
+    saved = []
+    for answer in answers:
+        criterion = answer["criterion"]
+        _check_judgement(criterion)
+        regimes = asking.get(criterion.pk, [])
+        if criterion.per_government:
+            regime = answer.get("regime")
+            if regime is None or regime.pk not in {r.pk for r in regimes}:
+                raise PermissionDenied
+            regimes = [regime]
+        elif not regimes:
+            raise PermissionDenied
+        saved += _write_answers(dossier, regimes, criterion, answer, by, own_evidence)
     _touch(dossier)
     audit.record(
         actor=by,
         action="checklist.answered",
         target=dossier,
-        data={"regime": regime.key, "answers": {a.criterion.code: a.status for a in saved}},
+        data={"answers": {f"{a.regime.key}:{a.criterion.code}": a.status for a in saved}},
     )
     return saved
+
+
+@transaction.atomic
+def answer_checklist(
+    dossier: Dossier, regime: Regime, *, by: User, answers: Iterable[dict]
+) -> list[ChecklistAnswer]:
+    """
+    Record judgements through one target regime (the API's per-regime endpoint).
+
+    A question shared by several governments is answered once for all of them, as on the
+    checklist page; computed items are refused.
+    """
+    answers = list(answers)
+    for answer in answers:
+        _check_judgement(answer["criterion"])
+    if not dossier.target_regimes.filter(pk=regime.pk).exists():
+        raise PermissionDenied
+    applicable = set(regime.checklist.values_list("criterion_id", flat=True))
+    if any(answer["criterion"].pk not in applicable for answer in answers):
+        raise PermissionDenied
+    return answer_checklist_items(
+        dossier,
+        by=by,
+        answers=[{**answer, "regime": regime} for answer in answers],
+    )
 
 
 # Background work on exhibits

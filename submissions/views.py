@@ -9,6 +9,7 @@ from django.db.models import Count, Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -20,7 +21,7 @@ from portal.twofactor import verified_required
 from reviews.models import InformationRequest
 
 from . import dashboard, receipts, services, uploads
-from .checklist import completeness
+from .checklist import completeness, item_anchor
 from .forms import (
     AnswerForm,
     ConsentForm,
@@ -83,15 +84,29 @@ def _step(request, dossier, step, template, context):
             "dossier": dossier,
             "step": step,
             "steps": Step,
-            "completeness": completeness(dossier),
             **context,
+            "completeness": context.get("completeness") or completeness(dossier),
         },
     )
 
 
 def _fail(request, error: Exception) -> None:
-    """Show a service's refusal as a message."""
-    if isinstance(error, ValidationError):
+    """Show a service's refusal as a message (each missing checklist item linked)."""
+    linked = [e for e in getattr(error, "error_list", []) if e.params and "url" in e.params]
+    if linked:
+        messages.error(
+            request,
+            format_html(
+                '{}<ul class="mb-0">{}</ul>',
+                _("Not submitted: the standard of proof still needs these items."),
+                format_html_join(
+                    "",
+                    '<li><a class="alert-link" href="{}">{}</a>: {}</li>',
+                    ((e.params["url"], e.params["name"], e.params["missing"]) for e in linked),
+                ),
+            ),
+        )
+    elif isinstance(error, ValidationError):
         messages.error(request, " ".join(error.messages))
     else:
         messages.error(request, str(error))
@@ -687,28 +702,46 @@ def evidence_thumbnail(request: HttpRequest, reference: str, pk: int) -> FileRes
 # Checklist
 
 
-@filing_view
-def checklist(request: HttpRequest, reference: str, regime: str | None = None) -> HttpResponse:
-    dossier = _draft(request, reference)
-    regimes = list(dossier.target_regimes.all())
-    if not regimes:
-        messages.info(request, _("Choose the governments to address first."))
-        return redirect("submissions:dossier-basics", dossier.reference)
-    if regime is None:
-        return redirect("submissions:checklist", dossier.reference, regimes[0].key)
-    current = next((r for r in regimes if r.key == regime), None)
-    if current is None:
-        raise Http404
-    items = list(current.checklist.select_related("criterion"))
-    answers = {
-        a.criterion_id: a
-        for a in dossier.answers.filter(regime=current).prefetch_related("evidence")
-    }
+def _checklist_forms(dossier, rows, data):
+    """
+    One form per judgement: once for the governments that share a question, once per
+    government for a question it asks on its own. Computed items have no form.
+    """
+    answers = {}
+    for answer in dossier.answers.prefetch_related("evidence"):
+        answers[(answer.criterion_id, answer.regime_id)] = answer
     exhibits = {e.pk: e for e in dossier.evidence.all()}
-    data = request.POST or None
+    shared: dict[int, dict] = {}
     forms = []
-    for item in items:
-        answer = answers.get(item.criterion_id)
+    for row in rows:
+        for state in row.items:
+            criterion = state.criterion
+            if criterion.is_computed:
+                continue
+            if criterion.per_government:
+                forms.append(
+                    {"criterion": criterion, "regimes": [row.regime], "level": state.level}
+                )
+            elif criterion.pk in shared:
+                shared[criterion.pk]["regimes"].append(row.regime)
+                if state.level == "blocking":
+                    shared[criterion.pk]["level"] = "blocking"
+            else:
+                shared[criterion.pk] = {
+                    "criterion": criterion,
+                    "regimes": [row.regime],
+                    "level": state.level,
+                }
+                forms.append(shared[criterion.pk])
+    forms.sort(key=lambda f: (f["criterion"].position, f["regimes"][0].position))
+    built = []
+    for entry in forms:
+        criterion, regimes = entry["criterion"], entry["regimes"]
+        anchor = item_anchor(criterion, regimes[0])
+        answer = next(
+            (answers[(criterion.pk, r.pk)] for r in regimes if (criterion.pk, r.pk) in answers),
+            None,
+        )
         initial = (
             {
                 "status": answer.status,
@@ -718,29 +751,68 @@ def checklist(request: HttpRequest, reference: str, regime: str | None = None) -
             if answer
             else {}
         )
-        forms.append(
-            AnswerForm(
-                data, initial=initial, item=item, exhibits=exhibits, prefix=item.criterion.code
+        form = AnswerForm(
+            data, initial=initial, item=entry, exhibits=exhibits, prefix=anchor[len("item-") :]
+        )
+        form.anchor = anchor
+        built.append(form)
+    return built
+
+
+@filing_view
+def checklist(request: HttpRequest, reference: str, regime: str | None = None) -> HttpResponse:
+    """The judgements of every target government on one page; computed items shown as facts."""
+    dossier = _draft(request, reference)
+    if regime is not None:  # the former page per government
+        return redirect("submissions:checklist", dossier.reference)
+    rows = completeness(dossier)
+    if not rows:
+        messages.info(request, _("Choose the governments to address first."))
+        return redirect("submissions:dossier-basics", dossier.reference)
+    forms = _checklist_forms(dossier, rows, request.POST or None)
+    failing = []
+    if request.method == "POST":
+        valid = [f for f in forms if f.is_valid()]
+        failing = [f for f in forms if f.errors]
+        if valid:
+            services.answer_checklist_items(
+                dossier,
+                by=request.user,
+                answers=[
+                    {
+                        "criterion": f.item["criterion"],
+                        "regime": f.item["regimes"][0],
+                        **f.cleaned_data,
+                    }
+                    for f in valid
+                ],
             )
-        )
-    if request.method == "POST" and all(f.is_valid() for f in forms):
-        services.answer_checklist(
-            dossier,
-            current,
-            by=request.user,
-            answers=[{"criterion": f.item.criterion, **f.cleaned_data} for f in forms],
-        )
-        messages.success(request, _("Answers for %(regime)s saved.") % {"regime": current.name})
-        following = regimes[regimes.index(current) + 1 :]
-        if following:
-            return redirect("submissions:checklist", dossier.reference, following[0].key)
-        return redirect(dossier)
-    elif request.method == "POST":
-        messages.error(request, _("Some answers need a correction: see the items marked below."))
+        if not failing:
+            messages.success(request, _("Checklist answers saved."))
+            return redirect(dossier)
+        if valid:
+            messages.warning(
+                request,
+                _("The other answers were saved; the items listed above need a correction."),
+            )
+        rows = completeness(dossier)  # the meter shows what was just saved
+    computed = {}
+    for row in rows:
+        for state in row.items:
+            if state.criterion.is_computed:
+                entry = computed.setdefault(
+                    state.criterion.pk, {"criterion": state.criterion, "states": []}
+                )
+                entry["states"].append((row.regime, state))
     return _step(
         request,
         dossier,
         Step.CHECKLIST,
         "submissions/step_checklist.html",
-        {"regimes": regimes, "regime": current, "forms": forms},
+        {
+            "completeness": rows,
+            "forms": forms,
+            "failing": failing,
+            "computed": sorted(computed.values(), key=lambda e: e["criterion"].position),
+        },
     )

@@ -393,13 +393,13 @@ def test_every_page_and_download_answers_by_the_rule_in_every_state(people, stat
 def test_a_recused_reviewer_reaches_nothing_of_the_dossier(client, alice, lena, rita, org_a):
     """Recusing through the service closes every NGO page, download, and the review site."""
     from reviews import services as review_services
-    from tests.factories import answer_all_blocking
+    from tests.factories import make_ready_to_submit
 
     dossier = DossierFactory(organisation=org_a, created_by=alice)
     evidence = services.attach_evidence_file(
         dossier, by=alice, upload=uploaded_from_bytes(PDF, "a.pdf"), details={}
     )
-    answer_all_blocking(dossier, alice)
+    make_ready_to_submit(dossier, alice)
     services.submit_dossier(dossier, by=alice)
     review_services.assign_reviewer(dossier, rita, by=lena)
     review_services.start_review(dossier, by=rita)

@@ -3,12 +3,13 @@
 import pytest
 from django.test.client import MULTIPART_CONTENT
 from django.urls import reverse
+from django.utils.html import escape
 
 from reviews.models import InformationRequest
 from submissions.checklist import completeness
 from submissions.models import Dossier, Regime
 from tests.api.conftest import ApiClient
-from tests.factories import DossierFactory, SubjectFactory, answer_all_blocking
+from tests.factories import DossierFactory, SubjectFactory, make_ready_to_submit
 from tests.submissions.test_evidence import PDF, named
 from tests.submissions.test_views import formset_data
 
@@ -22,6 +23,7 @@ SUBJECT = {
 }
 INCIDENT = {"title": "Beating", "start_date": "2023-05", "country": "RU", "narrative": "Beaten."}
 CONSENT = {"scope": "anonymous", "given_on": "2026-01-05", "method": "Signed form"}
+EXHIBIT = {"provenance": "From the victim's lawyer.", "reliability": "B", "credibility": "2"}
 
 
 def file_through_the_api(api: ApiClient) -> tuple[str, list]:
@@ -56,6 +58,7 @@ def file_through_the_api(api: ApiClient) -> tuple[str, list]:
         },
     )
     assert response.status_code == 201, response.json()
+    incident = response.json()["id"]
 
     response = api.post(
         f"{base}/sources/",
@@ -71,18 +74,28 @@ def file_through_the_api(api: ApiClient) -> tuple[str, list]:
         content_type=MULTIPART_CONTENT,
     )
     assert response.status_code == 201, response.json()
+    exhibit = response.json()["id"]
 
-    # Submitting before the checklist is answered is refused, as on the web.
+    # Submitting before the exhibit is graded and the judgements written is refused, as on the
+    # web, with the same items in words.
     response = api.post(f"{base}/submit/")
-    refusals.append((response.status_code, response.json()["detail"]))
+    refusals.append((response.status_code, response.json()))
 
-    items = Regime.objects.get(key="GB-HR").checklist.select_related("criterion")
+    response = api.patch(f"{base}/evidence/{exhibit}/", {**EXHIBIT, "incidents": [incident]})
+    assert response.status_code == 200, response.json()
+    judgements = Regime.objects.get(key="GB-HR").checklist.filter(criterion__rule="")
+    # A computed item cannot be typed: the data closes it.
+    response = api.put(
+        f"{base}/checklist/GB-HR/",
+        {"answers": [{"criterion": "subject-name", "status": "met", "explanation": "x"}]},
+    )
+    assert response.status_code == 400
     response = api.put(
         f"{base}/checklist/GB-HR/",
         {
             "answers": [
                 {"criterion": i.criterion.code, "status": "met", "explanation": "Exhibits."}
-                for i in items
+                for i in judgements.select_related("criterion")
             ]
         },
     )
@@ -139,11 +152,17 @@ def file_through_the_forms(client) -> tuple[str, list]:
     )
     response = client.post(reverse("submissions:dossier-submit", args=[ref]), follow=True)
     refusals = [m.message for m in response.context["messages"]]
+    exhibit = dossier.evidence.get()
+    client.post(
+        reverse("submissions:evidence-edit", args=[ref, exhibit.pk]),
+        {**EXHIBIT, "description": "", "incidents": [dossier.incidents.get().pk]},
+    )
     answers = {}
-    for item in gb_hr.checklist.select_related("criterion"):
-        answers[f"{item.criterion.code}-status"] = "met"
-        answers[f"{item.criterion.code}-explanation"] = "Exhibits."
-    client.post(reverse("submissions:checklist", args=[ref, "GB-HR"]), answers)
+    for item in gb_hr.checklist.filter(criterion__rule="").select_related("criterion"):
+        prefix = item.criterion.code + ("--GB-HR" if item.criterion.per_government else "")
+        answers[f"{prefix}-status"] = "met"
+        answers[f"{prefix}-explanation"] = "Exhibits."
+    client.post(reverse("submissions:checklist", args=[ref]), answers)
     client.post(reverse("submissions:dossier-submit", args=[ref]))
     return ref, refusals
 
@@ -184,16 +203,24 @@ def test_a_dossier_filed_through_the_api_alone_equals_one_filed_through_the_form
     api_ref, api_refusals = file_through_the_api(alice_api)
     assert snapshot(api_ref) == {**web, "dossier": ("Case", *web["dossier"][1:])}
     assert web["dossier"][3] == "submitted"
-    # The same gate, with the same list of open items.
-    assert api_refusals[0][0] == 400
-    assert api_refusals[0][1] in " ".join(web_refusals)
-    assert "GB-HR: subject-name" in api_refusals[0][1]
+    # The same gate, with the same list of open items, in words and linked.
+    status, body = api_refusals[0]
+    assert status == 400
+    assert {item["name"] for item in body["missing"]} >= {
+        "Every exhibit graded",
+        "A graded exhibit for each incident",
+        "Risks to victims and witnesses, and their mitigation",
+    }
+    web_refusal = " ".join(str(m) for m in web_refusals).replace(web_ref, api_ref)
+    for item in body["missing"]:
+        assert escape(item["missing"]) in web_refusal
+        assert f'href="{escape(item["url"])}"' in web_refusal
 
 
 def test_a_submitted_dossier_cannot_change_through_the_api(alice, alice_api, org_a):
     dossier = DossierFactory(organisation=org_a, created_by=alice)
     subject = SubjectFactory(dossier=dossier)
-    answer_all_blocking(dossier, alice)
+    make_ready_to_submit(dossier, alice)
     base = f"/api/v1/dossiers/{dossier.reference}"
     assert alice_api.post(f"{base}/submit/").status_code == 200
     response = alice_api.patch(f"{base}/subjects/{subject.pk}/", {"name": "Changed"})

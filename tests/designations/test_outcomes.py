@@ -14,7 +14,7 @@ from reviews.models import Package, Person, SubjectLink
 from submissions import services as submission_services
 from submissions.models import Regime
 from tests.designations.conftest import ftm_person, ftm_sanction, run_import, write_ftm
-from tests.factories import DossierFactory, SubjectFactory, answer_all_blocking
+from tests.factories import DossierFactory, SubjectFactory, make_ready_to_submit
 
 pytestmark = pytest.mark.django_db
 
@@ -192,7 +192,7 @@ def test_the_ngo_dashboard_shows_designations_since_submission(
 ):
     dossier = DossierFactory(organisation=org_a, created_by=alice)
     subject = SubjectFactory(dossier=dossier, name="Sergei Volkov", name_original="Сергей Волков")
-    answer_all_blocking(dossier, alice)
+    make_ready_to_submit(dossier, alice)
     submission_services.submit_dossier(dossier, by=alice)
     person = Person.objects.create(name="Sergei Volkov", created_by=lena)
     SubjectLink.objects.create(subject=subject, person=person, linked_by=lena)

@@ -4,7 +4,7 @@ from designations.models import ScreeningMatch
 from submissions import services as submission_services
 from tests.designations.conftest import ftm_sanction
 from tests.designations.test_outcomes import import_volkov
-from tests.factories import DossierFactory, SubjectFactory, answer_all_blocking
+from tests.factories import DossierFactory, SubjectFactory, make_ready_to_submit
 
 
 def test_submitting_a_dossier_screens_its_subjects(
@@ -13,7 +13,7 @@ def test_submitting_a_dossier_screens_its_subjects(
     import_volkov(tmp_path, ftm_sanction("us-1", "os-volkov", "US-GLOMAG", listed="2021-01-01"))
     dossier = DossierFactory(organisation=org_a, created_by=alice)
     subject = SubjectFactory(dossier=dossier, name="Sergey Volkov", name_original="")
-    answer_all_blocking(dossier, alice)
+    make_ready_to_submit(dossier, alice)
     assert not ScreeningMatch.objects.filter(subject=subject).exists()
 
     with django_capture_on_commit_callbacks(execute=True):

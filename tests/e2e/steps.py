@@ -124,7 +124,28 @@ def upload(page: Page, reference: str, files: list[dict]) -> None:
     expect(progress.get_by_role("link")).to_be_visible(timeout=60_000)
 
 
+def grade_and_link_exhibits(page: Page, reference: str) -> None:
+    """Grade every exhibit, say where it came from and link it to every incident."""
+    page.goto(f"/dossiers/{reference}/evidence/")
+    edits = [
+        link.get_attribute("href")
+        for link in page.get_by_role("link", name=re.compile("Grade and link")).all()
+    ]
+    for href in edits:
+        page.goto(href)
+        page.locator("#id_reliability").select_option("B")
+        page.locator("#id_credibility").select_option("2")
+        page.locator("#id_provenance").fill(
+            "Handed over by the victims' lawyer on 2 May 2024; hashed at upload."
+        )
+        for box in page.locator("input[type=checkbox][name=incidents]").all():
+            box.check()
+        save(page)
+        expect_saved(page)
+
+
 def answer_checklist(page: Page, reference: str) -> None:
+    """Write the judgements: the items checked from the dossier need no typing."""
     page.goto(f"/dossiers/{reference}/checklist/")
     items = page.locator("main form fieldset[id^=item-]")
     for index in range(items.count()):

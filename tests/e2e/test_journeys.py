@@ -21,6 +21,7 @@ from .steps import (
     add_witness,
     answer_checklist,
     expect_saved,
+    grade_and_link_exhibits,
     save,
     sign_in,
     start_dossier,
@@ -87,7 +88,11 @@ def test_1_ngo_member_files_a_dossier(new_page, portal, shots):
         for name in ("medical-report.pdf", "injuries.jpg", "testimony.mp4")
     ]
 
-    # The checklist: every item answered, with the exhibits that support it.
+    # Each exhibit graded, its provenance given and linked to the incidents it proves: the
+    # checklist's computed items close from this, with nothing typed there.
+    grade_and_link_exhibits(page, reference)
+
+    # The checklist: the judgements answered, with the exhibits that support them.
     answer_checklist(page, reference)
     shots(page, "checklist")
     save(page)

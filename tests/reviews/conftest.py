@@ -17,6 +17,7 @@ from tests.factories import (
     SubjectFactory,
     UserFactory,
     answer_all_blocking,
+    make_ready_to_submit,
 )
 from tests.submissions.test_evidence import PDF, jpeg_bytes
 
@@ -40,7 +41,7 @@ def dossier(alice, org_a):
     """NGO A's dossier about Ivan Petrov, submitted through the services: in the queue."""
     dossier = DossierFactory(organisation=org_a, created_by=alice, title="Torture in Moscow")
     SubjectFactory(dossier=dossier)
-    answer_all_blocking(dossier, alice)
+    make_ready_to_submit(dossier, alice)
     return submission_services.submit_dossier(dossier, by=alice)
 
 

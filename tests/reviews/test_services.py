@@ -195,10 +195,10 @@ def test_verification_waits_for_the_review_to_start(assigned, rita):
 
 
 def test_verification_refuses_an_answer_of_another_dossier(in_review, rita, alice, org_a):
-    from tests.factories import DossierFactory, answer_all_blocking
+    from tests.factories import DossierFactory, make_ready_to_submit
 
     other = DossierFactory(organisation=org_a, created_by=alice)
-    answer_all_blocking(other, alice)
+    make_ready_to_submit(other, alice)
     with pytest.raises(PermissionDenied):
         services.verify_answers(
             in_review,

@@ -83,7 +83,9 @@ def test_completeness_lists_every_open_blocking_item_with_its_step(dossier):
     assert row.regime.key == "GB-HR" and not row.ready
     codes = {item.criterion.code: item.step for item in row.open_items}
     assert codes["subject-name"] == "subjects"
-    assert codes["victim-consent"] == "sources"
+    assert codes["safety-assessment"] == "checklist"
+    # No source yet: nobody's consent is missing.
+    assert "victim-consent" not in codes
     # Items for entities or web evidence do not apply until the dossier has them.
     assert "subject-entity" not in codes and "open-source-capture" not in codes
 

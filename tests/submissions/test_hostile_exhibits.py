@@ -68,7 +68,7 @@ def test_the_api_and_the_review_site_name_downloads_the_same_way(
     from reviews import services as review_services
     from submissions.models import Dossier
     from tests.api.conftest import ApiClient, make_token
-    from tests.factories import answer_all_blocking
+    from tests.factories import make_ready_to_submit
 
     evidence = add(dossier, alice, SCRIPT, "statement.pdf.js", django_capture_on_commit_callbacks)
     api = ApiClient(make_token(alice, "read"))
@@ -76,7 +76,7 @@ def test_the_api_and_the_review_site_name_downloads_the_same_way(
     assert response.status_code == 200, response.content
     assert response["Content-Disposition"].endswith('filename="statement.pdf.js.txt"')
 
-    answer_all_blocking(dossier, alice)
+    make_ready_to_submit(dossier, alice)
     services.submit_dossier(dossier, by=alice)
     review_services.assign_reviewer(Dossier.objects.get(pk=dossier.pk), lena, by=lena)
     client.force_login(lena)

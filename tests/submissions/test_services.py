@@ -10,7 +10,7 @@ from tests.factories import (
     DossierFactory,
     SourceFactory,
     SubjectFactory,
-    answer_all_blocking,
+    make_ready_to_submit,
 )
 
 
@@ -55,21 +55,26 @@ def test_only_members_file_for_an_organisation(mallory, org_a):
 def test_submit_refuses_while_a_blocking_item_is_open_and_names_it(alice, dossier):
     with pytest.raises(ValidationError) as error:
         services.submit_dossier(dossier, by=alice)
-    assert "GB-HR: subject-name" in error.value.messages[0]
+    # Named in words, with what is missing: never the internal code.
+    assert any(
+        message.startswith("The subject's name: Add the subject")
+        for message in error.value.messages
+    )
+    assert not any("subject-name" in message for message in error.value.messages)
     assert Dossier.objects.get(pk=dossier.pk).status == Dossier.Status.DRAFT
 
 
 def test_not_applicable_closes_a_blocking_item_only_with_a_reason(alice, dossier):
     regime = Regime.objects.get(key="GB-HR")
-    answer_all_blocking(dossier, alice)
-    criterion = regime.checklist.get(criterion__code="victim-consent").criterion
+    make_ready_to_submit(dossier, alice)
+    criterion = regime.checklist.get(criterion__code="redaction").criterion
     services.answer_checklist(
         dossier,
         regime,
         by=alice,
         answers=[{"criterion": criterion, "status": "not_applicable", "explanation": " "}],
     )
-    with pytest.raises(ValidationError, match="victim-consent"):
+    with pytest.raises(ValidationError, match="Protected witnesses pseudonymised"):
         services.submit_dossier(dossier, by=alice)
 
     services.answer_checklist(
@@ -90,19 +95,19 @@ def test_not_applicable_closes_a_blocking_item_only_with_a_reason(alice, dossier
 
 def test_partly_met_does_not_close_a_blocking_item(alice, dossier):
     regime = Regime.objects.get(key="GB-HR")
-    answer_all_blocking(dossier, alice)
-    criterion = regime.checklist.get(criterion__code="time-place").criterion
+    make_ready_to_submit(dossier, alice)
+    criterion = regime.checklist.get(criterion__code="exculpatory").criterion
     services.answer_checklist(
         dossier, regime, by=alice, answers=[{"criterion": criterion, "status": "partly"}]
     )
-    with pytest.raises(ValidationError, match="time-place"):
+    with pytest.raises(ValidationError, match="Contrary information disclosed"):
         services.submit_dossier(dossier, by=alice)
 
 
 def test_submit_moves_to_submitted_notifies_after_commit_and_locks_the_dossier(
     alice, dossier, django_capture_on_commit_callbacks
 ):
-    answer_all_blocking(dossier, alice)
+    make_ready_to_submit(dossier, alice)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.submit_dossier(dossier, by=alice)
 
@@ -125,7 +130,7 @@ def test_submit_moves_to_submitted_notifies_after_commit_and_locks_the_dossier(
 def test_submitting_notifies_lead_reviewers_by_email(
     alice, dossier, lena, mailoutbox, django_capture_on_commit_callbacks
 ):
-    answer_all_blocking(dossier, alice)
+    make_ready_to_submit(dossier, alice)
     with django_capture_on_commit_callbacks(execute=True):  # eager: the task runs here
         services.submit_dossier(dossier, by=alice)
     assert [m.to for m in mailoutbox] == [[lena.email]]
@@ -221,13 +226,13 @@ def test_consent_is_recorded_per_government_and_withdrawn_when_removed(alice, do
 
 
 def test_answers_keep_the_question_as_asked(alice, dossier):
-    answer_all_blocking(dossier, alice)
+    make_ready_to_submit(dossier, alice)
     answer = ChecklistAnswer.objects.filter(dossier=dossier).first()
     assert answer.question == answer.criterion.question
 
 
 def test_reply_to_a_question_returns_the_dossier_to_review(alice, dossier, lena):
-    answer_all_blocking(dossier, alice)
+    make_ready_to_submit(dossier, alice)
     services.submit_dossier(dossier, by=alice)
     Dossier.objects.filter(pk=dossier.pk).update(status="information_requested")
     question = InformationRequest.objects.create(
@@ -247,7 +252,7 @@ def test_reply_to_a_question_emails_the_reviewers_after_commit(
 ):
     from reviews import services as review_services
 
-    answer_all_blocking(dossier, alice)
+    make_ready_to_submit(dossier, alice)
     services.submit_dossier(dossier, by=alice)
     review_services.assign_reviewer(dossier, rita, by=lena)
     review_services.start_review(dossier, by=rita)
