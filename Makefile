@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 
 .DEFAULT_GOAL := help
-.PHONY: help run worker test system-deps-test bench e2e messages test-integration lint format migrations-check clean system-deps bench-briefs
+.PHONY: help run worker sample-briefs test system-deps-test bench e2e messages test-integration lint format migrations-check clean system-deps bench-briefs
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -63,6 +63,16 @@ run: system-deps $(VENV)/.installed .env $(MO_FILES) ## Install, migrate, seed t
 
 worker: $(VENV)/.installed ## Run a Celery worker for every queue (needs the same settings as the web)
 	$(BIN)/celery --app portal worker --queues default,evidence,briefs,designations --loglevel INFO
+
+# The made-up case of reviews/sample_case.py, built through the services in a throwaway data
+# folder (SQLite, private files, development keys) and rendered for four regimes.
+SAMPLE_ENV := env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL PORTAL_DATA_DIR=var/sample-briefs \
+	DJANGO_DEBUG=true CELERY_TASK_ALWAYS_EAGER=true
+sample-briefs: system-deps $(VENV)/.installed $(MO_FILES) ## Render the sample case's briefs into docs/sample-briefs/<REGIME>/
+	rm -rf var/sample-briefs
+	$(SAMPLE_ENV) $(PY) manage.py migrate --no-input -v 0
+	$(SAMPLE_ENV) $(PY) manage.py sample_briefs
+	rm -rf var/sample-briefs
 
 system-deps-test: ## system-deps plus the browser the end-to-end tests drive
 	@$(MAKE) --no-print-directory system-deps DEBIAN_PACKAGES="$(TEST_DEBIAN_PACKAGES)"

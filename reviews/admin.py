@@ -746,7 +746,11 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         )
         answers = list(
             dossier.answers.select_related("regime", "criterion", "verification__verified_by")
-            .prefetch_related(Prefetch("evidence", queryset=Evidence.objects.only("id")))
+            .prefetch_related(
+                Prefetch(
+                    "evidence", queryset=Evidence.objects.only("id", "dossier_id", "reference")
+                )
+            )
             .order_by("regime__position", "criterion__position")
         )
         coverage = self._coverage(dossier, answers)
@@ -1112,7 +1116,7 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         services.record_evidence_download(evidence, by=request.user)
         return download_response(
             evidence.file,
-            filename=evidence.original_name or f"exhibit-{evidence.pk}",
+            filename=evidence.original_name or evidence.reference,
             detected_type=evidence.content_type,
         )
 

@@ -9,49 +9,122 @@ keys.json (every public signing key ever used) and the standalone verify.py.
 """
 
 import hashlib
+import re
 import tempfile
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path, PurePosixPath
 
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from weasyprint import HTML, Attachment, URLFetcher
 
 from portal.storage import download_name
-from submissions.models import ChecklistAnswer, Consent, Evidence, Subject
+from submissions.models import Consent, Evidence, Source, Subject
 from submissions.uploads import clean_file_name
 
+from . import exhibit_copies, profiles, querysets
+from .models import DEFAULT_MARKING, BriefText
 from .verifier import verify as verifier
 
 CHUNK = 1024 * 1024
+# Exhibits larger than this are not copied (and stripped) in memory: they do not ship, and the
+# lead reviewer is told.
+MAX_COPY_BYTES = 200 * 1024 * 1024
+# Internal confidence tags of the reference data ("[C]", "[U]", "[S: S18]", "[case C, phrase U]")
+# never reach a brief, whatever text they hide in.
+INTERNAL_TAG = re.compile(r"\s*\[(?:[CSU](?:[:;][^\]]*)?|case [CSU], phrase [CSU])\]")
 
-# Checklist items whose answers become their own sections of the brief.
-SECTION_CRITERIA = {
-    "corroboration": "corroboration",
-    "exculpatory": "exculpatory",
-    "existing-designations": "designations",
-    "jurisdiction-link": "jurisdiction",
-    "policy-interest": "policy",
-}
+
+def clean(text: str) -> str:
+    """Text as a brief may print it: without the maintainers' confidence tags."""
+    return INTERNAL_TAG.sub("", text or "").strip()
 
 
 @dataclass
 class Exhibit:
-    number: str
+    """One exhibit of the brief, named by its stable reference, with the copy that ships."""
+
+    number: str  # the stable reference (D14-E3): the same file in every brief and version
     evidence: Evidence
+    copy: bytes | None = None  # the metadata-free copy that ships, when there is one
+    copy_sha256: str = ""
+    not_shipped: str = ""  # why the file stays behind (stated to the lead and in the manifest)
+
+    @property
+    def reference(self) -> str:
+        return self.number
+
+    @property
+    def source_reference(self) -> str:
+        return self.evidence.source_reference if self.evidence.source_id else ""
+
+
+@dataclass
+class FindingItem:
+    """One incident in which the subject had a role, as it supports a criterion."""
+
+    incident: object
+    roles: list
+    descriptions: list[str]
+    text: str  # the narrative, or the lead reviewer's wording for this brief
+    exhibits: list[Exhibit]
+    edited: bool = False
+
+    @property
+    def role_names(self) -> list[str]:
+        return [_vocabulary("roles", role.code, role.name) for role in self.roles]
+
+
+@dataclass
+class Finding:
+    criterion: object  # profiles.LegalCriterion
+    items: list[FindingItem] = field(default_factory=list)
+
+    @property
+    def exhibit_references(self) -> list[str]:
+        return sorted({e.number for item in self.items for e in item.exhibits}, key=_ref_key)
+
+    @property
+    def sources(self) -> list[str]:
+        return sorted(
+            {e.source_reference for item in self.items for e in item.exhibits if e.source_reference}
+        )
+
+
+@dataclass
+class Statement:
+    """An NGO judgement text (a verified checklist answer) as the brief prints it."""
+
+    answer: object
+    text: str
+    exhibits: list[Exhibit]
+    partly: bool
+    edited: bool = False
 
 
 @dataclass
 class PersonSection:
+    """One subject's case: built from that subject's own records only."""
+
     person: object
     subjects: list
-    findings: list = field(default_factory=list)  # (criterion, [answers], [exhibit numbers])
-    sections: dict = field(default_factory=lambda: defaultdict(list))  # name -> [answers]
+    findings: list = field(default_factory=list)  # [Finding]
+    sections: dict = field(default_factory=lambda: defaultdict(list))  # name -> [Statement]
     links: list = field(default_factory=list)
-    incidents: list = field(default_factory=list)
-    designations: list = field(default_factory=list)  # confirmed existing designations
+    designations: list = field(default_factory=list)  # by other governments
+    own_designations: list = field(default_factory=list)  # by this government already
+    reasons: list[str] = field(default_factory=list)  # the releasable statement of reasons
+    # Verified NGO texts left out because they speak of several subjects and the lead reviewer
+    # has not worded them for this one: section name -> count (the brief says so).
+    unworded: dict = field(default_factory=lambda: defaultdict(int))
+
+    @property
+    def is_entity(self) -> bool:
+        return bool(self.subjects) and all(s.kind == "entity" for s in self.subjects)
 
     @property
     def aliases(self) -> list[str]:
@@ -62,14 +135,33 @@ class PersonSection:
 
     @property
     def birth_date(self) -> str:
-        return self.person.birth_date or next(
-            (s.birth_date for s in self.subjects if s.birth_date), ""
-        )
+        dates = [self.person.birth_date, *(s.birth_date for s in self.subjects)]
+        return max((d for d in dates if d), key=len, default="")  # the most precise
+
+    @property
+    def birth_places(self) -> list[str]:
+        return list(dict.fromkeys(s.birth_place for s in self.subjects if s.birth_place))
+
+    @property
+    def genders(self) -> list[str]:
+        return list(dict.fromkeys(s.get_gender_display() for s in self.subjects if s.gender))
 
     @property
     def nationalities(self) -> list:
         found = [*self.person.nationalities, *(c for s in self.subjects for c in s.nationalities)]
         return list({str(c): c for c in found}.values())
+
+    @property
+    def documents(self) -> list:
+        return [d for s in self.subjects for d in s.documents.all()]
+
+    @property
+    def positions(self) -> list:
+        return [p for s in self.subjects for p in s.positions.all()]
+
+    @property
+    def registrations(self) -> list:
+        return [s for s in self.subjects if s.registration_number or s.jurisdiction or s.legal_form]
 
 
 @dataclass
@@ -82,13 +174,32 @@ class BriefContent:
     organisations: list
     withheld: int
     pseudonyms: list
+    profile: object = None  # profiles.BriefProfile
     # source id -> consent scope (named / anonymous) for this regime
     consent_scopes: dict = field(default_factory=dict)
     signing_key: str = ""  # fingerprint of the key that signs this brief
+    withheld_findings: int = 0
+    warnings: list = field(default_factory=list)  # for the lead reviewer, never in the brief
+    page_format: str = ""  # CSS content of the page counter, in the brief's language
 
     @property
     def signing_key_grouped(self) -> str:
         return verifier.group(self.signing_key)
+
+    @property
+    def recipient(self) -> str:
+        """The package's recipient if the lead named one, else the profile's ministry."""
+        named = self.package.recipient
+        if named and named != self.package.regime.receiving_authority:
+            return named
+        return self.profile.recipient
+
+    @property
+    def marking(self) -> str:
+        """The package's own marking if the lead set one, else the regime's."""
+        if self.package.handling_marking and self.package.handling_marking != DEFAULT_MARKING:
+            return self.package.handling_marking
+        return self.profile.marking
 
 
 def consenting_sources(dossier_ids, regime) -> set[int]:
@@ -105,103 +216,340 @@ def consent_scopes(dossier_ids, regime) -> dict[int, str]:
     )
 
 
+def _ref_key(reference: str) -> tuple:
+    return tuple(int(n) if n.isdigit() else n for n in re.split(r"(\d+)", reference))
+
+
+def _stable_references(items, letter: str) -> dict[int, str]:
+    """
+    id -> stable reference (D14-E3, D14-W1) of exhibits or sources, all of a dossier counted,
+    withheld ones too, so that leaving one out leaves a gap and never renumbers the others.
+    The model's own `reference` is used when it has one.
+    """
+    found, counters = {}, defaultdict(int)
+    for item in sorted(items, key=lambda i: (i.dossier_id, i.pk)):
+        counters[item.dossier_id] += 1
+        own = getattr(item, "reference", "")
+        found[item.pk] = own or f"D{item.dossier_id}-{letter}{counters[item.dossier_id]}"
+    return found
+
+
+def page_format() -> str:
+    """The page counter as CSS content, e.g. "Page " counter(page) " of " counter(pages)."""
+    pattern = _("Page %(page)s of %(pages)s")
+    parts = re.split(r"(%\((?:page|pages)\)s)", pattern)
+    css = []
+    for part in parts:
+        if part == "%(page)s":
+            css.append("counter(page)")
+        elif part == "%(pages)s":
+            css.append("counter(pages)")
+        elif part:
+            css.append('"' + part.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return " ".join(css)
+
+
 def assemble(package, version: int) -> BriefContent:
     """
-    Gather what the brief may say about the package's persons, under the rules:
-    material from a source who did not consent to this government is left out (and counted);
-    sources appear by pseudonym only; reviewers' notes and identities never appear.
+    Gather what the brief may say about the package's subjects, under the rules:
+    - per subject, only that subject's records (identification, incidents where it had a
+      role, links to this government's jurisdiction);
+    - findings per criterion of the regime's profile, from incidents and roles;
+    - NGO judgement texts only through querysets.answers_for_export (verified answers);
+    - material from a source who did not consent to this government is left out (and counted),
+      with every text that rests on it; sources appear by reference and pseudonym only;
+    - safety, consent and redaction answers, notes and reviewers' identities never appear.
+    Raise profiles.NoProfile for a regime that has no brief (JP-PROPOSED).
     """
-    dossier_ids = list(package.dossiers.values_list("pk", flat=True))
     regime = package.regime
+    profile = profiles.profile_for(regime)
+    dossier_ids = list(package.dossiers.values_list("pk", flat=True))
     scopes = consent_scopes(dossier_ids, regime)
     allowed_sources = set(scopes)
 
+    sources = list(
+        Source.objects.filter(dossier_id__in=dossier_ids).only(
+            "pk", "dossier_id", "pseudonym", "reference"
+        )
+    )
+    source_refs = _stable_references(sources, "W")
+    pseudonym_of = {s.pk: s.pseudonym for s in sources}
     evidence = list(
         Evidence.objects.filter(dossier_id__in=dossier_ids)
-        .select_related("source", "dossier")
-        .defer(
-            "source__identity", "source__contact", "source__safety_notes"
-        )  # a brief never needs them
+        .select_related("dossier")
+        .prefetch_related("incidents")
         .order_by("dossier_id", "pk")
     )
-    included = [e for e in evidence if e.source_id is None or e.source_id in allowed_sources]
-    withheld = len(evidence) - len(included)
-    exhibits = [Exhibit(f"E-{index}", e) for index, e in enumerate(included, start=1)]
-    number_of = {exhibit.evidence.pk: exhibit.number for exhibit in exhibits}
+    evidence_refs = _stable_references(evidence, "E")
+    included, withheld_ids = [], set()
+    for item in evidence:
+        if item.source_id is not None and item.source_id not in allowed_sources:
+            withheld_ids.add(item.pk)
+            continue
+        item.source_reference = source_refs.get(item.source_id, "")
+        item.source_pseudonym = pseudonym_of.get(item.source_id, "")
+        included.append(Exhibit(evidence_refs[item.pk], item))
+    exhibit_of = {exhibit.evidence.pk: exhibit for exhibit in included}
+    incidents_withheld = {
+        incident.pk
+        for item in evidence
+        if item.pk in withheld_ids
+        for incident in item.incidents.all()
+    }
 
-    answers = (
-        ChecklistAnswer.objects.filter(
-            dossier_id__in=dossier_ids, regime=regime, status__in=["met", "partly"]
+    answers = list(
+        querysets.answers_for_export(
+            regime=regime, dossier_ids=dossier_ids, withheld_evidence_ids=withheld_ids
         )
-        .select_related("criterion", "dossier")
-        .prefetch_related("evidence")
-        .order_by("criterion__position", "dossier_id")
     )
-    answers_by_dossier = defaultdict(list)
-    for answer in answers:
-        answers_by_dossier[answer.dossier_id].append(answer)
-
     subjects = (
         Subject.objects.filter(
             dossier_id__in=dossier_ids, person_link__person__in=package.persons.all()
         )
         .select_related("person_link__person")
-        .prefetch_related("documents", "positions", "links", "involvements__incident__category",
-                          "involvements__role")
+        .prefetch_related(
+            "documents", "positions", "links",
+            "involvements__incident__category", "involvements__role",
+            "involvements__incident__evidence",
+        )
         .order_by("pk")
     )  # fmt: skip
     by_person = defaultdict(list)
     for subject in subjects:
         by_person[subject.person_link.person_id].append(subject)
+    # Which canonical persons each dossier's subjects are: an NGO text about a dossier with
+    # several persons cannot be split by person, so it goes into no person's section unless the
+    # lead reviewer worded it for one (BriefText).
+    persons_in_dossier = defaultdict(set)
+    for dossier_id, person_id in Subject.objects.filter(dossier_id__in=dossier_ids).values_list(
+        "dossier_id", "person_link__person_id"
+    ):
+        persons_in_dossier[dossier_id].add(person_id)
+    lead_texts = {
+        (t.subject_id, t.answer_id, t.incident_id): t.text
+        for t in BriefText.objects.filter(regime=regime, subject__dossier_id__in=dossier_ids)
+    }
 
     from designations.gaps import designations_of
 
     existing = designations_of(list(package.persons.values_list("pk", flat=True)))
-    persons = []
+    persons, withheld_findings, warnings = [], 0, []
     for person in package.persons.all().order_by("name"):
         section = PersonSection(person=person, subjects=by_person.get(person.pk, []))
-        section.designations = [d for d in existing.get(person.pk, []) if d.is_active]
-        dossiers_of_person = {s.dossier_id for s in section.subjects}
-        findings = defaultdict(list)
-        for dossier_id in sorted(dossiers_of_person):
-            for answer in answers_by_dossier[dossier_id]:
-                name = SECTION_CRITERIA.get(answer.criterion.code)
-                if name:
-                    section.sections[name].append(answer)
-                else:
-                    findings[answer.criterion].append(answer)
-        for criterion, criterion_answers in findings.items():
-            numbers = sorted(
-                {
-                    number_of[e.pk]
-                    for a in criterion_answers
-                    for e in a.evidence.all()
-                    if e.pk in number_of
-                },
-                key=lambda n: int(n[2:]),
-            )  # fmt: skip
-            section.findings.append((criterion, criterion_answers, numbers))
+        for designation in existing.get(person.pk, []):
+            if not designation.is_active:
+                continue
+            own = designation.regime is not None and designation.regime.jurisdiction == (
+                regime.jurisdiction
+            )
+            (section.own_designations if own else section.designations).append(designation)
+        withheld_findings += _findings(section, profile, exhibit_of, incidents_withheld, lead_texts)
+        _statements(section, answers, exhibit_of, persons_in_dossier, lead_texts)
         for subject in section.subjects:
-            section.links.extend(subject.links.all())
-            for involvement in subject.involvements.all():
-                section.incidents.append(involvement)
+            section.links.extend(
+                link for link in subject.links.all() if str(link.country) in profile.jurisdictions
+            )
+        section.reasons = _statement_of_reasons(section, profile)
+        if section.unworded:
+            warnings.append(
+                {"kind": "texts_to_word", "subject": person.name,
+                 "sections": dict(section.unworded),
+                 "detail": "Verified texts about several subjects: word them for this one."}
+            )  # fmt: skip
         persons.append(section)
+    if withheld_findings:
+        warnings.append(
+            {"kind": "findings_withheld", "count": withheld_findings,
+             "detail": "Incidents resting on material without consent for this government."}
+        )  # fmt: skip
 
     organisations = sorted(
         {d.organisation.name for d in package.dossiers.select_related("organisation")}
     )
-    pseudonyms = sorted({e.source.pseudonym for e in included if e.source_id})
-    return BriefContent(
+    pseudonyms = sorted(
+        {f"{e.source_reference} ({e.evidence.source_pseudonym})" for e in included
+         if e.source_reference},
+        key=_ref_key,
+    )  # fmt: skip
+    content = BriefContent(
         package=package,
         version=version,
         generated_at=timezone.now(),
         persons=persons,
-        exhibits=exhibits,
+        exhibits=sorted(included, key=lambda e: _ref_key(e.number)),
         organisations=organisations,
-        withheld=withheld,
+        withheld=len(withheld_ids),
         pseudonyms=pseudonyms,
+        profile=profile,
         consent_scopes=scopes,
+        withheld_findings=withheld_findings,
+        warnings=warnings,
+        page_format=page_format(),
     )
+    prepare_copies(content)
+    return content
+
+
+def _findings(section, profile, exhibit_of, incidents_withheld, lead_texts) -> int:
+    """Fill the section's findings per criterion; return how many incidents were withheld."""
+    by_criterion: dict[str, Finding] = {}
+    items: dict[tuple, FindingItem] = {}
+    withheld = set()
+    for subject in section.subjects:
+        for involvement in subject.involvements.all():
+            incident = involvement.incident
+            criteria = profile.criteria_for(
+                incident.category.code, involvement.role.code, subject.kind
+            )
+            if not criteria:
+                continue  # conduct or role this regime does not cover: not relied on
+            lead_text = lead_texts.get((subject.pk, None, incident.pk))
+            if incident.pk in incidents_withheld and lead_text is None:
+                withheld.add(incident.pk)  # its narrative may rest on withheld material
+                continue
+            for criterion in criteria:
+                finding = by_criterion.setdefault(criterion.code, Finding(criterion))
+                key = (criterion.code, incident.pk)
+                if key not in items:
+                    items[key] = FindingItem(
+                        incident=incident,
+                        roles=[],
+                        descriptions=[],
+                        text=clean(lead_text if lead_text is not None else incident.narrative),
+                        exhibits=_cited(incident.evidence.all(), exhibit_of),
+                        edited=lead_text is not None,
+                    )  # fmt: skip
+                    finding.items.append(items[key])
+                if involvement.role not in items[key].roles:
+                    items[key].roles.append(involvement.role)
+                if involvement.description and lead_text is None:
+                    items[key].descriptions.append(clean(involvement.description).rstrip(". "))
+    order = {c.code: i for i, c in enumerate(profile.criteria)}
+    section.findings = sorted(by_criterion.values(), key=lambda f: order[f.criterion.code])
+    for finding in section.findings:
+        finding.items.sort(key=lambda i: (str(i.incident.start_date), i.incident.pk))
+    return len(withheld)
+
+
+def _cited(evidence, exhibit_of) -> list[Exhibit]:
+    """The exhibits among `evidence` that this brief may cite, in reference order."""
+    found = (exhibit_of[e.pk] for e in evidence if e.pk in exhibit_of)
+    return sorted(found, key=lambda e: _ref_key(e.number))
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _statements(section, answers, exhibit_of, persons_in_dossier, lead_texts) -> None:
+    """The NGO's verified judgement texts that belong to this subject alone."""
+    subject_of_dossier = {s.dossier_id: s for s in section.subjects}
+    for answer in answers:
+        subject = subject_of_dossier.get(answer.dossier_id)
+        if subject is None:
+            continue
+        lead_text = lead_texts.get((subject.pk, answer.pk, None))
+        if lead_text is None and persons_in_dossier[answer.dossier_id] != {section.person.pk}:
+            # about several subjects: only the lead's wording for this one goes in
+            if answer.explanation.strip():
+                section.unworded[querysets.BRIEF_SECTIONS[answer.criterion.code]] += 1
+            continue
+        text = clean(lead_text if lead_text is not None else answer.explanation)
+        if not text:
+            continue
+        section.sections[querysets.BRIEF_SECTIONS[answer.criterion.code]].append(
+            Statement(
+                answer=answer,
+                text=text,
+                exhibits=_cited(answer.evidence.all(), exhibit_of),
+                partly=answer.status == "partly",
+                edited=lead_text is not None,
+            )
+        )
+
+
+def _statement_of_reasons(section, profile) -> list[str]:
+    """
+    The releasable statement of reasons: who, in which post, what conduct, when and where, and
+    which criterion; never a source, an exhibit or a narrative (they stay in the confidential
+    part). The NGO's own public summary is added when it belongs to this subject alone.
+    """
+    name = section.person.name
+    paragraphs = []
+    posts = [p.title + (f", {p.organisation}" if p.organisation else "") for p in section.positions]
+    if posts:
+        paragraphs.append(
+            _("%(name)s holds or has held the following positions: %(posts)s.")
+            % {"name": name, "posts": "; ".join(posts)}
+        )
+    for finding in section.findings:
+        conduct = []
+        for item in finding.items:
+            incident = item.incident
+            when = str(incident.start_date)
+            if incident.end_date:
+                when += "–" + str(incident.end_date)
+            conduct.append(
+                _("%(role)s: %(title)s (%(category)s, %(when)s, %(country)s)")
+                % {
+                    "role": ", ".join(_vocabulary("roles", r.code, r.name) for r in item.roles),
+                    "title": incident.title,
+                    "category": _vocabulary("categories", incident.category.code,
+                                            incident.category.name),
+                    "when": when,
+                    "country": incident.country.name,
+                }
+            )  # fmt: skip
+        paragraphs.append(
+            _("Under %(criterion)s, %(name)s is involved as follows: %(conduct)s.")
+            % {"criterion": finding.criterion.label, "name": name, "conduct": "; ".join(conduct)}
+        )
+    for statement in section.sections.get("reasons", []):
+        paragraphs.append(statement.text)
+    return paragraphs
+
+
+@cache
+def _vocabularies() -> dict:
+    return profiles.vocabulary()
+
+
+def _vocabulary(kind: str, code: str, default: str) -> str:
+    """A category's or role's name in the brief's language (brief_profiles.yaml vocabulary)."""
+    language = (translation.get_language() or "en").split("-")[0]
+    return _vocabularies().get(language, {}).get(kind, {}).get(code, default)
+
+
+def prepare_copies(content: BriefContent) -> None:
+    """
+    Make the copy of each exhibit file that ships: read once (checked against the SHA-256
+    taken at upload), metadata removed. A file that cannot be stripped stays behind and the
+    lead reviewer is told (content.warnings, the manifest).
+    """
+    for exhibit in content.exhibits:
+        evidence = exhibit.evidence
+        if evidence.kind != "file" or not evidence.file or not evidence.ships_in_bundles:
+            continue
+        if (evidence.size or 0) > MAX_COPY_BYTES:
+            exhibit.not_shipped = "too large to remove its metadata"
+        else:
+            with evidence.file.open("rb") as handle:
+                data = handle.read()
+            if evidence.sha256 and hashlib.sha256(data).hexdigest() != evidence.sha256:
+                raise ValueError(
+                    f"{exhibit.number}: the stored file no longer matches its SHA-256 at upload"
+                )
+            copy = exhibit_copies.strip_metadata(data, evidence.content_type or "")
+            if copy is None:
+                exhibit.not_shipped = "its metadata could not be removed"
+            else:
+                exhibit.copy = copy
+                exhibit.copy_sha256 = hashlib.sha256(copy).hexdigest()
+        if exhibit.not_shipped:
+            content.warnings.append(
+                {"kind": "metadata_not_removed", "exhibit": exhibit.number,
+                 "detail": exhibit.not_shipped}
+            )  # fmt: skip
 
 
 def render_pdf(content: BriefContent) -> bytes:
@@ -227,20 +575,29 @@ def exhibit_path(exhibit: Exhibit) -> str:
 
 
 def annex_entries(content: BriefContent) -> list[dict]:
-    """The evidence annex as data: what both the PDF and the manifest list, in the same order."""
+    """
+    The evidence annex as data: what both the PDF and the manifest list, in the same order.
+    `sha256` is the hash of the file as it ships (the metadata-free copy), or of the original
+    when no file ships; `original_sha256` is always the hash taken at upload.
+    """
     return [
         {
             "number": exhibit.number,
             "file": exhibit_path(exhibit) if _ships(exhibit) else None,
-            "sha256": exhibit.evidence.sha256 or None,
+            "sha256": shipped_sha256(exhibit),
+            "original_sha256": exhibit.evidence.sha256 or None,
         }
         for exhibit in content.exhibits
     ]
 
 
+def shipped_sha256(exhibit: Exhibit) -> str | None:
+    return (exhibit.copy_sha256 if _ships(exhibit) else exhibit.evidence.sha256) or None
+
+
 def evidence_reference(exhibit: Exhibit) -> str:
     """The exhibit's stable reference: it names the same evidence in every version."""
-    return f"{exhibit.evidence.dossier.reference}/EV-{exhibit.evidence.pk}"
+    return f"{exhibit.evidence.dossier.reference}/{exhibit.number}"
 
 
 def consent_scope(content: BriefContent, exhibit: Exhibit) -> str:
@@ -273,16 +630,16 @@ def bundle_files(content: BriefContent, pdf: bytes, extra: dict[str, bytes]) -> 
             BundleFile(name, hashlib.sha256(data).hexdigest(), len(data), media_type, data=data)
         )
     for exhibit in content.exhibits:
-        evidence = exhibit.evidence
-        if not _ships(exhibit):  # links, and flagged files no lead reviewer let through
+        if not _ships(exhibit):  # links, flagged files, files whose metadata stays
             continue
         files.append(
             BundleFile(
                 exhibit_path(exhibit),
-                evidence.sha256,
-                evidence.size,
-                evidence.content_type or "application/octet-stream",
+                exhibit.copy_sha256,
+                len(exhibit.copy),
+                exhibit.evidence.content_type or "application/octet-stream",
                 exhibit=exhibit,
+                data=exhibit.copy,
             )
         )
     return files
@@ -304,21 +661,29 @@ def manifest(
         "format": "magnitsky-portal-brief/2",
         "package": package.reference,
         "version": content.version,
-        "regime": {"key": package.regime.key, "name": package.regime.name},
+        "regime": {
+            "key": package.regime.key,
+            "name": package.regime.name,
+            "instrument": content.profile.instrument,
+            "criteria": [c.cite for c in content.profile.criteria],
+        },
         "recipient": package.recipient,
         "generated_at": content.generated_at.isoformat(),
         "persons": [
             {
+                "kind": "organisation" if s.is_entity else "person",
                 "name": s.person.name,
                 "name_original": s.person.name_original,
-                "aliases": s.person.aliases,
-                "birth_date": s.person.birth_date,
-                "nationalities": [str(c) for c in s.person.nationalities],
+                "aliases": s.aliases,
+                "birth_date": "" if s.is_entity else s.birth_date,
+                "nationalities": [str(c) for c in s.nationalities],
+                "criteria": [f.criterion.cite for f in s.findings],
             }
             for s in content.persons
         ],
         "contributing_organisations": content.organisations,
         "material_withheld": content.withheld,
+        "findings_withheld": content.withheld_findings,
         "brief": {"file": "brief.pdf", "sha256": pdf_sha256},
         "signing_key": content.signing_key,
         "audit_head": audit_head,
@@ -338,13 +703,19 @@ def manifest(
             {
                 "number": exhibit.number,
                 "evidence": evidence_reference(exhibit),
+                "source": exhibit.source_reference or None,
                 "consent_scope": consent_scope(content, exhibit),
                 "kind": exhibit.evidence.kind,
-                "description": exhibit.evidence.description,
+                "description": clean(exhibit.evidence.description),
                 "file": exhibit_path(exhibit) if _ships(exhibit) else None,
                 "url": exhibit.evidence.url or None,
+                "archive_url": exhibit.evidence.archive_url or None,
+                "captured_at": _iso(exhibit.evidence.captured_at),
                 "size": exhibit.evidence.size,
-                "sha256": exhibit.evidence.sha256 or None,
+                "sha256": shipped_sha256(exhibit),
+                "original_sha256": exhibit.evidence.sha256 or None,
+                "metadata_removed": bool(exhibit.copy is not None and _ships(exhibit)),
+                "not_shipped": exhibit.not_shipped or None,
                 "grade": exhibit.evidence.grade or None,
                 "flagged": _flag(exhibit.evidence),
             }
@@ -356,7 +727,12 @@ def manifest(
 def _ships(exhibit: Exhibit) -> bool:
     """A file goes into the bundle unless a check flagged it and no lead reviewer overrode."""
     evidence = exhibit.evidence
-    return evidence.kind == "file" and bool(evidence.file) and evidence.ships_in_bundles
+    return (
+        evidence.kind == "file"
+        and bool(evidence.file)
+        and evidence.ships_in_bundles
+        and exhibit.copy is not None
+    )
 
 
 def _flag(evidence: Evidence) -> dict | None:

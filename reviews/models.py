@@ -553,6 +553,9 @@ class BriefVersion(models.Model):
     pages = models.PositiveIntegerField(null=True, blank=True)
     exhibits = models.PositiveIntegerField(null=True, blank=True)
     withheld = models.PositiveIntegerField(null=True, blank=True)
+    # What the lead reviewer must look at: exhibits whose metadata could not be removed (they
+    # were not shipped), findings left out because they rest on withheld material.
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -617,3 +620,60 @@ class NotificationClaim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} {self.key}"
+
+
+class BriefText(models.Model):
+    """
+    A lead reviewer's wording of one finding for the briefs of one regime, about one subject:
+    either a checklist answer's text or an incident's narrative. What the NGO filed is never
+    changed; the brief prints this text instead (briefs.assemble). Every change is audited
+    (packages.edit_brief_text).
+    """
+
+    regime = models.ForeignKey("submissions.Regime", on_delete=models.CASCADE, related_name="+")
+    subject = models.ForeignKey(
+        "submissions.Subject", on_delete=models.CASCADE, related_name="brief_texts"
+    )
+    answer = models.ForeignKey(
+        "submissions.ChecklistAnswer",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="brief_texts",
+    )
+    incident = models.ForeignKey(
+        "submissions.Incident",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="brief_texts",
+    )
+    text = models.TextField(_("text for the brief"))
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    edited_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("finding as worded for the brief")
+        verbose_name_plural = _("findings as worded for briefs")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(answer__isnull=True, incident__isnull=False)
+                | models.Q(answer__isnull=False, incident__isnull=True),
+                name="brief_text_one_finding",
+            ),
+            models.UniqueConstraint(
+                fields=["regime", "subject", "answer"],
+                condition=models.Q(answer__isnull=False),
+                name="brief_text_answer_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["regime", "subject", "incident"],
+                condition=models.Q(incident__isnull=False),
+                name="brief_text_incident_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.regime_id}/{self.subject_id}: {self.answer_id or self.incident_id}"

@@ -22,7 +22,7 @@ from submissions.services import TransitionNotAllowed
 
 from . import packages
 from .csv_export import to_csv
-from .models import BriefVersion, Package, RecipientKey
+from .models import BriefText, BriefVersion, Package, RecipientKey
 from .querysets import dossiers_for_review
 
 
@@ -117,6 +117,7 @@ class BriefVersionInline(LeadOnly, admin.TabularInline):
         "pages",
         "exhibits",
         "withheld",
+        "warnings",
         "files",
         "rendered_at",
     ]
@@ -497,3 +498,56 @@ def _csv_response(text: str, filename: str) -> HttpResponse:
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@admin.register(BriefText)
+class BriefTextAdmin(LeadOnly, admin.ModelAdmin):
+    """
+    The lead reviewer's wording of a finding for one regime's briefs about one subject. The
+    NGO's answer or narrative stays as filed; saving and deleting go through
+    packages.edit_brief_text, which checks and audits.
+    """
+
+    list_display = ["subject", "regime", "answer", "incident", "edited_by", "edited_at"]
+    list_select_related = ["subject", "regime", "answer__criterion", "incident", "edited_by"]
+    fields = ["regime", "subject", "answer", "incident", "original", "text"]
+    raw_id_fields = ["subject", "answer", "incident"]
+    readonly_fields = ["original"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(subject__dossier__in=dossiers_for_review(request.user))
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:  # what a wording is about does not change; write a new one
+            return ["regime", "subject", "answer", "incident", "original"]
+        return self.readonly_fields
+
+    @admin.display(description=_("as the organisation filed it"))
+    def original(self, obj: BriefText) -> str:
+        if obj is None or obj.pk is None:
+            return ""
+        return obj.answer.explanation if obj.answer_id else obj.incident.narrative
+
+    def save_model(self, request, obj, form, change):
+        try:
+            saved = packages.edit_brief_text(
+                regime=obj.regime, subject=obj.subject, by=request.user, text=obj.text,
+                answer=obj.answer, incident=obj.incident,
+            )  # fmt: skip
+        except (ValidationError, PermissionDenied) as error:
+            raise PermissionDenied(" ".join(getattr(error, "messages", [str(error)]))) from error
+        if saved is not None:
+            obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        packages.edit_brief_text(
+            regime=obj.regime, subject=obj.subject, by=request.user, text="",
+            answer=obj.answer, incident=obj.incident,
+        )  # fmt: skip
+
+    def has_delete_permission(self, request, obj=None):
+        return _is_lead(request)

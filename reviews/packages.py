@@ -27,11 +27,11 @@ from pypdf import PdfReader
 from portal import audit
 from portal.models import User
 from submissions import services as dossier_services
-from submissions.models import ChecklistAnswer, Dossier, Evidence, Regime
+from submissions.models import ChecklistAnswer, Dossier, Evidence, Incident, Regime, Subject
 from submissions.services import record_evidence_scan
 
-from . import briefs, signing, tasks
-from .models import BriefVersion, Delivery, Package, Person, RecipientKey
+from . import briefs, profiles, signing, tasks
+from .models import BriefText, BriefVersion, Delivery, Package, Person, RecipientKey
 from .querysets import dossiers_for_review
 
 
@@ -241,6 +241,7 @@ def request_render(package: Package, *, by: User) -> BriefVersion:
     package = _lock(package, by=by)
     if package.status == Package.Status.DRAFT:
         raise ValidationError(_("Mark the package ready before rendering it."))
+    profiles.profile_for(package.regime)  # a regime without a brief (JP-PROPOSED) is refused
     number = (package.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     version = BriefVersion.objects.create(package=package, number=number, requested_by=by)
     audit.record(actor=by, action="brief.requested", target=package, data={"version": number})
@@ -325,6 +326,7 @@ def render_version(version: BriefVersion) -> None:
             current.pages = pages
             current.exhibits = len(content.exhibits)
             current.withheld = content.withheld
+            current.warnings = content.warnings
             current.status = BriefVersion.Status.DONE
             current.progress = 100
             current.rendered_at = timezone.now()
@@ -345,6 +347,7 @@ def render_version(version: BriefVersion) -> None:
                     "pages": pages,
                     "exhibits": len(content.exhibits),
                     "withheld": content.withheld,
+                    "warnings": content.warnings,
                     "manifest_sha256": current.manifest_sha256,
                     "signing_key": content.signing_key,
                     "audit_head": head,
@@ -563,3 +566,58 @@ def apply_response(
         data={"response": response, "designated_on": designated_on},
     )
     return package
+
+
+@transaction.atomic
+def edit_brief_text(
+    *,
+    regime: Regime,
+    subject: Subject,
+    by: User,
+    text: str,
+    answer: ChecklistAnswer | None = None,
+    incident: Incident | None = None,
+) -> BriefText | None:
+    """
+    Word one finding (a checklist answer's text or an incident's narrative) about one subject
+    for the briefs of one regime. What the NGO filed is not changed. An empty text removes the
+    lead's wording (the brief goes back to the NGO's). Lead reviewers only, on dossiers they
+    may work on; audited with the text before and after.
+    """
+    _lead(by)
+    if (answer is None) == (incident is None):
+        raise ValidationError(_("Word either a checklist answer or an incident."))
+    _reviewable([subject.dossier], by=by)
+    owner = answer.dossier_id if answer is not None else incident.dossier_id
+    if owner != subject.dossier_id or (answer is not None and answer.regime_id != regime.pk):
+        raise ValidationError(_("That finding is not part of this subject's dossier."))
+    if incident is not None and not incident.involvements.filter(subject=subject).exists():
+        raise ValidationError(_("The subject had no role in that incident."))
+    lookup = {"regime": regime, "subject": subject, "answer": answer, "incident": incident}
+    current = BriefText.objects.select_for_update().filter(**lookup).first()
+    before = current.text if current else None
+    text = text.strip()
+    if not text:
+        if current is not None:
+            current.delete()
+        result = None
+    elif current is None:
+        result = BriefText.objects.create(**lookup, text=text, edited_by=by)
+    else:
+        current.text, current.edited_by = text, by
+        current.save(update_fields=["text", "edited_by", "edited_at"])
+        result = current
+    audit.record(
+        actor=by,
+        action="brief_text.edited",
+        target=subject.dossier,
+        data={
+            "regime": regime.key,
+            "subject": subject.pk,
+            "answer": answer.pk if answer else None,
+            "incident": incident.pk if incident else None,
+            "before": before,
+            "after": text or None,
+        },
+    )
+    return result

@@ -79,3 +79,53 @@ class PersonQuerySet(models.QuerySet):
         if not user.is_authenticated or not user.is_reviewer:
             return self.none()
         return self
+
+
+# What a government brief may say from the NGO's checklist answers.
+
+# The answers that become parts of a brief, by criterion: an allow-list, so that a criterion
+# added to the checklist stays out of every brief until someone decides where it belongs.
+BRIEF_SECTIONS = {
+    "conduct-category": "assessment",
+    "conduct-threshold": "assessment",
+    "subject-role": "assessment",
+    "subject-official-status": "assessment",
+    "victim-status": "assessment",
+    "corroboration": "corroboration",
+    "exculpatory": "contrary",
+    "domestic-remedies": "remedies",
+    "jurisdiction-link": "jurisdiction",
+    "existing-designations": "designations",
+    "policy-interest": "policy",
+    "public-summary": "reasons",
+}
+# Never in a brief or a manifest, whatever the lists above say (domain.md R7-R9).
+NEVER_EXPORTED = frozenset({"safety-assessment", "victim-consent", "redaction", "submitter-info"})
+
+
+def answers_for_export(*, regime, dossier_ids, withheld_evidence_ids):
+    """
+    Return the checklist answers a brief for `regime` may quote: the one rule for what exports.
+
+    An answer exports when the NGO claimed it met or partly met, the settled verification
+    (`answer.verification.status`) is "verified", its criterion is in BRIEF_SECTIONS and not
+    in NEVER_EXPORTED, and none of its evidence is withheld from this government (text that
+    rests on a source who did not consent stays out with the source). Disputed, insufficient
+    and unverified answers never export.
+    """
+    from submissions.models import ChecklistAnswer
+
+    allowed = set(BRIEF_SECTIONS) - NEVER_EXPORTED
+    return (
+        ChecklistAnswer.objects.filter(
+            dossier_id__in=dossier_ids,
+            regime=regime,
+            status__in=[ChecklistAnswer.Status.MET, ChecklistAnswer.Status.PARTLY],
+            verification__status="verified",
+            criterion__code__in=allowed,
+        )
+        .exclude(evidence__in=list(withheld_evidence_ids))
+        .select_related("criterion", "verification")
+        .prefetch_related("evidence")
+        .order_by("criterion__position", "dossier_id", "pk")
+    )

@@ -33,6 +33,7 @@ from .models import (
     Regime,
     Source,
     Subject,
+    allocate_reference,
     evidence_key,
 )
 
@@ -386,7 +387,12 @@ def save_source(
     if source is None:
         source = Source(dossier=dossier)
         if not fields.get("pseudonym"):
-            fields = {**fields, "pseudonym": next_pseudonym(dossier)}
+            # W-3 for the source whose reference is D14-W3, unless the NGO already used the name.
+            source.number, source.reference = allocate_reference(dossier.pk, "sources")
+            pseudonym = f"W-{source.number}"
+            if dossier.sources.filter(pseudonym=pseudonym).exists():
+                pseudonym = next_pseudonym(dossier)
+            fields = {**fields, "pseudonym": pseudonym}
     elif source.dossier_id != dossier.pk:
         raise PermissionDenied
     for name, value in fields.items():
@@ -421,7 +427,11 @@ def save_source(
         actor=by,
         action="source.saved",
         target=source,
-        data={"dossier": dossier.pk, "consents": sorted(c["regime"].key for c in consents or [])},
+        data={
+            "dossier": dossier.pk,
+            "reference": source.reference,
+            "consents": sorted(c["regime"].key for c in consents or []),
+        },
     )
     return source
 
@@ -443,8 +453,8 @@ class DuplicateEvidence(ValidationError):
     def __init__(self, existing: Evidence):
         self.existing = existing
         super().__init__(
-            _("This file is already in the dossier as exhibit %(number)s (%(name)s)."),
-            params={"number": existing.pk, "name": existing.original_name},
+            _("This file is already in the dossier as exhibit %(reference)s (%(name)s)."),
+            params={"reference": existing.reference, "name": existing.original_name},
             code="duplicate",
         )
 
@@ -494,6 +504,7 @@ def attach_evidence_file(dossier: Dossier, *, by: User, upload, details: dict) -
                 target=evidence,
                 data={
                     "dossier": dossier.pk,
+                    "reference": evidence.reference,
                     "sha256": upload.sha256,
                     "size": upload.size,
                     "type": upload.sniffed_type,
@@ -526,7 +537,7 @@ def attach_evidence_link(dossier: Dossier, *, by: User, details: dict) -> Eviden
         actor=by,
         action="evidence.added",
         target=evidence,
-        data={"dossier": dossier.pk, "url": evidence.url},
+        data={"dossier": dossier.pk, "reference": evidence.reference, "url": evidence.url},
     )
     return evidence
 

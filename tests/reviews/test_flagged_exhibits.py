@@ -46,7 +46,7 @@ def bundle_of(version) -> tuple[list[str], dict]:
 
 
 def entry_for(manifest: dict, evidence: Evidence) -> dict:
-    return next(e for e in manifest["exhibits"] if e["sha256"] == evidence.sha256)
+    return next(e for e in manifest["exhibits"] if e["original_sha256"] == evidence.sha256)
 
 
 def test_a_flagged_file_stays_out_of_the_bundle_and_the_manifest_says_so(

@@ -90,8 +90,15 @@ def names(bundle) -> list[str]:
         return archive.namelist()
 
 
+def ref(bundle, number: int) -> str:
+    """The stable reference of the dossier's exhibit `number` (D<dossier>-E<number>)."""
+    manifest = json.loads(read(bundle, "manifest.json"))
+    return next(e["number"] for e in manifest["exhibits"] if e["number"].endswith(f"-E{number}"))
+
+
 def exhibit_name(bundle, number) -> str:
-    return next(n for n in names(bundle) if n.startswith(f"exhibits/{number}_"))
+    reference = ref(bundle, int(number.removeprefix("E-")))
+    return next(n for n in names(bundle) if n.startswith(f"exhibits/{reference}_"))
 
 
 def edit_manifest(bundle, change) -> bytes:
@@ -128,8 +135,8 @@ def test_the_manifest_describes_each_file_with_its_exhibit_and_consent(bundle, v
     files = {f["path"]: f for f in manifest["files"]}
     photo = files[exhibit_name(bundle, "E-2")]
     dossier = approved[0]
-    assert photo["exhibit"] == "E-2"
-    assert photo["evidence"] == f"{dossier.reference}/EV-{approved[2][1].pk}"
+    assert photo["exhibit"] == ref(bundle, 2)
+    assert photo["evidence"] == f"{dossier.reference}/{ref(bundle, 2)}"
     assert photo["consent_scope"] == "anonymous:GB-HR"
     assert photo["media_type"] == "image/jpeg"
     assert files[exhibit_name(bundle, "E-1")]["consent_scope"] == "no-source"
@@ -197,7 +204,7 @@ def test_a_swapped_exhibit_fails_even_with_its_hash_rewritten(bundle, tmp_path, 
     swapped = rewrite(bundle, tmp_path / "swapped.zip", replace={name: forged})
     report = verifier.verify(swapped, keys_file=published_keys)
     assert not report.ok
-    assert f"{name} (exhibit E-1): changed: SHA-256 {digest}" in failures(report)
+    assert f"{name} (exhibit {ref(bundle, 1)}): changed: SHA-256 {digest}" in failures(report)
 
     # swapped and the manifest's hash rewritten to match: the signature no longer holds
     def rewrite_hash(manifest):
@@ -205,7 +212,7 @@ def test_a_swapped_exhibit_fails_even_with_its_hash_rewritten(bundle, tmp_path, 
             if entry["path"] == name:
                 entry["sha256"], entry["size"] = digest, len(forged)
         for entry in manifest["exhibits"]:
-            if entry["number"] == "E-1":
+            if entry["number"] == ref(bundle, 1):
                 entry["sha256"] = digest
 
     manifest = edit_manifest(bundle, rewrite_hash)
@@ -217,7 +224,7 @@ def test_a_swapped_exhibit_fails_even_with_its_hash_rewritten(bundle, tmp_path, 
 
 def test_a_removed_exhibit_fails(bundle, tmp_path, published_keys):
     """The contrary evidence taken out: from the ZIP alone, or from the ZIP and the manifest."""
-    name = exhibit_name(bundle, "E-2")
+    name, e2 = exhibit_name(bundle, "E-2"), ref(bundle, 2)
     removed = rewrite(bundle, tmp_path / "removed.zip", drop={name})
     report = verifier.verify(removed, keys_file=published_keys)
     assert not report.ok
@@ -225,7 +232,7 @@ def test_a_removed_exhibit_fails(bundle, tmp_path, published_keys):
 
     def forget(manifest):
         manifest["files"] = [f for f in manifest["files"] if f["path"] != name]
-        manifest["exhibits"] = [e for e in manifest["exhibits"] if e["number"] != "E-2"]
+        manifest["exhibits"] = [e for e in manifest["exhibits"] if e["number"] != e2]
 
     hidden = rewrite(
         bundle, tmp_path / "hidden.zip", drop={name},
@@ -331,11 +338,11 @@ def test_a_bundle_resigned_with_another_key_fails_against_the_published_keys(
 
 def test_a_signed_manifest_that_disagrees_with_the_pdf_annex_fails(bundle, tmp_path, settings):
     """Even a manifest signed with the portal's key fails if the PDF's annex lists otherwise."""
-    name = exhibit_name(bundle, "E-2")
+    name, e2 = exhibit_name(bundle, "E-2"), ref(bundle, 2)
 
     def forget(manifest):
         manifest["files"] = [f for f in manifest["files"] if f["path"] != name]
-        manifest["exhibits"] = [e for e in manifest["exhibits"] if e["number"] != "E-2"]
+        manifest["exhibits"] = [e for e in manifest["exhibits"] if e["number"] != e2]
 
     manifest = edit_manifest(bundle, forget)
     inconsistent = rewrite(
@@ -344,7 +351,7 @@ def test_a_signed_manifest_that_disagrees_with_the_pdf_annex_fails(bundle, tmp_p
     )  # fmt: skip
     report = verifier.verify(inconsistent)
     assert [c.name for c in report.failures] == ["annex"]
-    assert "only in the PDF: E-2; only in the manifest: -" in failures(report)
+    assert f"only in the PDF: {e2}; only in the manifest: -" in failures(report)
 
 
 # Key rotation
