@@ -24,7 +24,7 @@ def email_package_outcome(outcome: PackageOutcome) -> int:
     context = {
         "package": package.reference,
         "regime": package.regime.key,
-        "listed_on": designation.effective_on.isoformat(),
+        "listed_on": designation.listing_date_text,
     }
     sent = 0
     lead = package.created_by
