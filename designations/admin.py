@@ -333,7 +333,7 @@ class ScreeningMatchAdmin(ReviewersRead, admin.ModelAdmin):
             rows.append([
                 person.name, person.name_original, person.birth_date,
                 "; ".join(sorted({d.program_key for d in active})),
-                min((d.effective_on for d in active), default=""),
+                _first_listed(active),
                 "; ".join(f"{p.reference} ({p.get_status_display()})"
                           for p in packages.get(person.pk, [])),
             ])  # fmt: skip
@@ -365,6 +365,12 @@ class ScreeningMatchAdmin(ReviewersRead, admin.ModelAdmin):
         return redirect("admin:reviews_package_change", package.pk)
 
 
+def _first_listed(designations) -> str:
+    """The earliest listing date the lists give, or "date unknown" if none gives one."""
+    known = [d.listing_date for d in designations if d.listing_date is not None]
+    return min(known).isoformat() if known else str(_("date unknown"))
+
+
 def _without(params, *names) -> str:
     params = params.copy()
     for name in names:
@@ -373,13 +379,15 @@ def _without(params, *names) -> str:
 
 
 class GapForm(forms.Form):
+    # A proposed regime (JP-PROPOSED: no law yet) designates nobody and takes no packages.
     have = forms.ModelMultipleChoiceField(
-        queryset=Regime.objects.order_by("position"),
+        queryset=Regime.objects.filter(status=Regime.Status.ACTIVE).order_by("position"),
         label=_("Designated by at least one of"),
         widget=forms.CheckboxSelectMultiple,
     )
     missing = forms.ModelChoiceField(
-        queryset=Regime.objects.order_by("position"), label=_("but not by")
+        queryset=Regime.objects.filter(status=Regime.Status.ACTIVE).order_by("position"),
+        label=_("but not by"),
     )
 
     def clean(self):
@@ -445,7 +453,7 @@ class PackageOutcomeAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("listed on"))
     def listed_column(self, outcome):
-        return outcome.designation.effective_on
+        return outcome.designation.listing_date_text
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         outcome = get_object_or_404(self.get_queryset(request), pk=object_id)
@@ -505,7 +513,7 @@ def package_outcomes_html(package) -> str:
             "{}: {} {} ({})",
             outcome.person.name,
             designation.program_key,
-            designation.effective_on.isoformat(),
+            designation.listing_date_text,
             designation.reference or designation.source,
         )
         if outcome.recorded_at is None:

@@ -12,7 +12,7 @@ from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet
 from reviews.models import Package, Person
 from submissions.models import Dossier, Regime, Subject
 
-from .models import Designation, ScreeningMatch
+from .models import Designation, ImportRun, ScreeningMatch
 
 CONFIRMED = ScreeningMatch.Status.CONFIRMED
 # The shared cache's version of what designated_since_submission() reads (submissions.dashboard):
@@ -45,6 +45,19 @@ def designations_of(person_ids: list[int]) -> dict[int, list[Designation]]:
         for person_id in sorted(persons_of[designation.party_id]):
             found[person_id].append(designation)
     return found
+
+
+def split_by_government(designations, regime: Regime) -> tuple[list, list]:
+    """
+    The active listings among `designations`, as (by `regime`'s own government, by other
+    governments). A listing by the government a package is for is never one of the "other
+    governments" that it asks to follow; it means the package may not be needed.
+    """
+    own, others = [], []
+    for designation in designations:
+        if designation.is_active:
+            (own if designation.by_government_of(regime) else others).append(designation)
+    return own, others
 
 
 def designated_by(regimes, *, person=None) -> Exists:
@@ -143,6 +156,25 @@ def gap_matrix(person: Person, *, user) -> list[GapRow]:
     return [*rows.values(), *sorted(unknown.values(), key=lambda r: r.program_key)]
 
 
+def appeared_since_an_import(designations: QuerySet[Designation]) -> QuerySet[Designation]:
+    """
+    Annotate `appeared_since_an_import`: the listing was first seen in an import of its list
+    that is not the list's first one, so it was published after that earlier import.
+    """
+    earlier = ImportRun.objects.filter(
+        source=OuterRef("source"),
+        status=ImportRun.Status.DONE,
+        started_at__lt=OuterRef("listed_in_run__started_at"),
+    )
+    return designations.annotate(appeared_since_an_import=Exists(earlier))
+
+
+def _listed_since(designation: Designation, submitted_at, submitted_on) -> bool:
+    if designation.listing_date is not None:
+        return designation.listing_date >= submitted_on
+    return designation.appeared_since_an_import and designation.first_seen_at >= submitted_at
+
+
 @dataclass
 class DesignatedSince:
     subject: Subject
@@ -158,14 +190,23 @@ def designated_since_submission(user) -> list[DesignatedSince]:
     """
     through_subject = Q(party__matches__subject=OuterRef("pk"))
     through_person = Q(party__matches__person__subject_links__subject=OuterRef("pk"))
+    # A listing without a published date counts only if an earlier import of its list did not
+    # hold it (it appeared since) and it was first seen after the submission; its date stays
+    # "unknown" on the page, never the import's.
     since = Q(listed_on__gte=OuterRef("dossier__submitted_at__date")) | Q(
-        listed_on__isnull=True, first_seen_at__gte=OuterRef("dossier__submitted_at")
+        listed_on__isnull=True,
+        first_seen_at__gte=OuterRef("dossier__submitted_at"),
+        appeared_since_an_import=True,
     )
-    listed = Designation.objects.filter(
-        through_subject | through_person,
-        party__matches__status=CONFIRMED,
-        delisted_on__isnull=True,
-    ).filter(since)
+    listed = (
+        appeared_since_an_import(Designation.objects.all())
+        .filter(
+            through_subject | through_person,
+            party__matches__status=CONFIRMED,
+            delisted_on__isnull=True,
+        )
+        .filter(since)
+    )
     from portal.models import Membership
 
     memberships = Membership.objects.filter(user=user, organisation=OuterRef("organisation"))
@@ -192,10 +233,14 @@ def designated_since_submission(user) -> list[DesignatedSince]:
     ):
         parties_of[("subject", subject_id) if subject_id else ("person", person_id)].add(party_id)
     designations = defaultdict(list)
-    for designation in Designation.objects.filter(
-        party__in={p for parties in parties_of.values() for p in parties},
-        delisted_on__isnull=True,
-    ).select_related("regime"):
+    for designation in (
+        appeared_since_an_import(Designation.objects.all())
+        .filter(
+            party__in={p for parties in parties_of.values() for p in parties},
+            delisted_on__isnull=True,
+        )
+        .select_related("regime")
+    ):
         designations[designation.party_id].append(designation)
     rows = []
     for subject in subjects:
@@ -204,8 +249,13 @@ def designated_since_submission(user) -> list[DesignatedSince]:
         )
         submitted_on = subject.dossier.submitted_at.date()
         found = sorted(
-            (d for party in parties for d in designations[party] if d.effective_on >= submitted_on),
-            key=lambda d: (d.effective_on, d.pk),
+            (
+                d
+                for party in parties
+                for d in designations[party]
+                if _listed_since(d, subject.dossier.submitted_at, submitted_on)
+            ),
+            key=lambda d: (d.listing_date or submitted_on, d.pk),
         )
         if found:
             rows.append(DesignatedSince(subject, found))

@@ -10,7 +10,8 @@ reviewer confirmed (ScreeningMatch), never by themselves.
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -174,9 +175,33 @@ class Designation(models.Model):
         return self.delisted_on is None
 
     @property
-    def effective_on(self):
-        """When the listing took effect: its published date, or when the portal first saw it."""
+    def listing_date(self):
+        """
+        The listing's date as the list publishes it, or None when the list gives none (the
+        SDN file names no designation date). Never the date the portal imported it.
+        """
+        return self.listed_on
+
+    @property
+    def listing_date_text(self) -> str:
+        """The listing date for people to read, in their language's format, or "date unknown"."""
+        if self.listed_on is None:
+            return gettext("date unknown")
+        return formats.date_format(self.listed_on, "SHORT_DATE_FORMAT")
+
+    @property
+    def listed_by(self):
+        """
+        The latest the listing can have taken effect: its published date, else the day an
+        import first saw it. For deciding what came before what, never for display.
+        """
         return self.listed_on or timezone.localdate(self.first_seen_at)
+
+    def by_government_of(self, regime) -> bool:
+        """Whether this listing is by `regime`'s own government (same jurisdiction)."""
+        if self.regime_id is not None:
+            return self.regime_id == regime.pk or self.regime.jurisdiction == regime.jurisdiction
+        return self.program_key.split("-", 1)[0].upper() == regime.jurisdiction.upper()
 
 
 class NameKey(models.Model):

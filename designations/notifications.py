@@ -7,7 +7,6 @@ the link to the page it concerns (the package on the review site, or the NGO's d
 """
 
 from django.urls import reverse
-from django.utils import formats
 from django.utils.translation import gettext as _
 
 from portal import links
@@ -25,7 +24,7 @@ def email_package_outcome(outcome: PackageOutcome) -> int:
         return {
             "package": package.reference,
             "regime": package.regime.key,
-            "listed_on": formats.date_format(designation.effective_on, "SHORT_DATE_FORMAT"),
+            "listed_on": designation.listing_date_text,
             **more,
         }
 

@@ -64,7 +64,7 @@ def profile_of_person(person) -> Profile:
     from submissions.models import Subject
 
     profile = Profile(
-        kind="person",
+        kind="entity" if person.kind == "entity" else "person",
         names=[person.name, person.name_original, *(person.aliases or [])],
         birth_dates=[person.birth_date] if person.birth_date else [],
         nationalities={str(c).upper() for c in person.nationalities or []},

@@ -196,16 +196,50 @@ def _store(candidates: list, **target) -> list[ScreeningMatch]:
     )
 
 
+def record_matches(person_id: int) -> Q:
+    """The screening matches of a canonical record: its own and its linked subjects'."""
+    return Q(person_id=person_id) | Q(subject__person_link__person_id=person_id)
+
+
+def settle_record(person_id: int | None) -> int:
+    """
+    A party confirmed for a canonical record (on the record or on any subject linked to it) is
+    not asked again for that record: pending matches of the same party on the record and its
+    other subjects are removed. Returns how many.
+    """
+    if person_id is None:
+        return 0
+    matches = ScreeningMatch.objects.filter(record_matches(person_id))
+    confirmed = matches.filter(status=ScreeningMatch.Status.CONFIRMED).values("party_id")
+    deleted, _rows = matches.filter(
+        status=ScreeningMatch.Status.PENDING, party_id__in=confirmed
+    ).delete()
+    return deleted
+
+
 @transaction.atomic
 def screen_person(person: Person) -> list[ScreeningMatch]:
     """Screen a canonical person (with its linked subjects' details) against designations."""
-    return _store(screening.candidates(screening.profile_of_person(person)), person=person)
+    _store(screening.candidates(screening.profile_of_person(person)), person=person)
+    settle_record(person.pk)
+    return list(
+        ScreeningMatch.objects.filter(person=person)
+        .select_related("party")
+        .order_by("status", "-score")
+    )
 
 
 @transaction.atomic
 def screen_subject(subject: Subject) -> list[ScreeningMatch]:
     """Screen one subject of a dossier against designations."""
-    return _store(screening.candidates(screening.profile_of_subject(subject)), subject=subject)
+    _store(screening.candidates(screening.profile_of_subject(subject)), subject=subject)
+    link = getattr(subject, "person_link", None)
+    settle_record(link.person_id if link else None)
+    return list(
+        ScreeningMatch.objects.filter(subject=subject)
+        .select_related("party")
+        .order_by("status", "-score")
+    )
 
 
 def screen_dossier(dossier_id: int) -> int:
@@ -269,6 +303,8 @@ def decide_match(match: ScreeningMatch, *, by: User, confirm: bool) -> Screening
         },
     )
     if confirm:
+        link = getattr(match.subject, "person_link", None) if match.subject_id else None
+        settle_record(match.person_id or (link.person_id if link else None))
         flag_outcomes(Designation.objects.filter(party_id=match.party_id))
     return match
 
@@ -298,8 +334,11 @@ def flag_outcomes(designations: QuerySet[Designation], *, run=None) -> list[Pack
     Flag each delivered package one of whose persons `designations` list under the package's
     regime, on or after its delivery; tell its lead reviewer and the submitting organisations.
     """
+    from .gaps import appeared_since_an_import
+
     designations = list(
-        designations.filter(
+        appeared_since_an_import(designations)
+        .filter(
             delisted_on__isnull=True,
             regime__isnull=False,
             party__matches__status=ScreeningMatch.Status.CONFIRMED,
@@ -322,8 +361,10 @@ def flag_outcomes(designations: QuerySet[Designation], *, run=None) -> list[Pack
                 .annotate(delivered_on=Min("deliveries__delivered_on"))
                 .distinct()
             )
+            if designation.listing_date is None and not designation.appeared_since_an_import:
+                continue  # undated and in its list's first import: it may long predate us
             for package in candidates:
-                if package.delivered_on and designation.effective_on < package.delivered_on:
+                if package.delivered_on and designation.listed_by < package.delivered_on:
                     continue  # listed before the package was delivered: not its outcome
                 person = package.persons.filter(pk__in=persons).order_by("pk").first()
                 outcome, created = PackageOutcome.objects.get_or_create(
@@ -364,17 +405,19 @@ def record_designated(outcome: PackageOutcome, *, by: User) -> Package:
     if outcome.recorded_at is not None:
         raise ValidationError(_("This designation was already recorded."))
     designation = outcome.designation
-    note = _("Listed under %(program)s, reference %(reference)s (%(source)s).") % {
+    note = _("Listed under %(program)s, reference %(reference)s (%(source)s), %(date)s.") % {
         "program": designation.program_key,
         "reference": designation.reference or "-",
         "source": designation.source,
+        "date": designation.listing_date_text,
     }
     package = packages.apply_response(
         outcome.package,
         by=by,
         response=Package.Response.DESIGNATED,
         response_on=timezone.localdate(),
-        designated_on=designation.effective_on,
+        designated_on=designation.listing_date,
+        designation_date_unknown=designation.listing_date is None,
         note=note,
     )
     now = timezone.now()
@@ -399,7 +442,7 @@ def start_gap_package(*, regime: Regime, persons: Iterable[Person], by: User) ->
     approved dossiers filed for that regime that concern them, and a cover note listing the
     existing designations.
     """
-    from .gaps import designations_of
+    from .gaps import designations_of, split_by_government
 
     if not by.is_lead_reviewer:
         raise PermissionDenied
@@ -415,13 +458,13 @@ def start_gap_package(*, regime: Regime, persons: Iterable[Person], by: User) ->
         )
         .distinct()
     )
+    packages.check_regime(regime)
     existing = designations_of([p.pk for p in persons])
-    lines = [_("Already designated elsewhere:")]
+    lines = [_("Already designated by other governments:")]
     for person in persons:
+        _own, others = split_by_government(existing.get(person.pk, []), regime)
         listed = [
-            f"{d.program_key} {d.effective_on.isoformat()} ({d.reference or d.source})"
-            for d in existing.get(person.pk, [])
-            if d.is_active
+            f"{d.program_key} {d.listing_date_text} ({d.reference or d.source})" for d in others
         ]
         lines.append(f"- {person.name}: {'; '.join(listed) or '-'}")
     return packages.create_package(

@@ -39,6 +39,19 @@ def screen_everyone() -> int:
 
 
 @shared_task
+def screen_person(person_id: int) -> int:
+    """Screen one canonical record (new, or a subject linked to it); 0 if it has gone."""
+    from reviews.models import Person
+
+    from . import services
+
+    person = Person.objects.filter(pk=person_id).first()
+    if person is None:
+        return 0
+    return len(services.screen_person(person))
+
+
+@shared_task
 def screen_dossier(dossier_id: int) -> int:
     """Screen the subjects of a dossier, e.g. once it is submitted."""
     from . import services

@@ -1269,11 +1269,17 @@ class SubjectLinkInline(admin.TabularInline):
 
 @admin.register(Person)
 class PersonAdmin(admin.ModelAdmin):
-    """Canonical persons: created by linking subjects on the dossier page, corrected here."""
+    """
+    Canonical records (persons and organisations): created by linking subjects on the dossier
+    page or when proposing a dossier to a government, corrected here.
+    """
 
-    list_display = ["name", "name_original", "birth_date", "nationalities", "subject_count"]
+    list_display = ["name", "kind", "name_original", "birth_date", "nationalities",
+                    "subject_count"]  # fmt: skip
+    list_filter = ["kind"]
     search_fields = ["name", "name_original"]
-    fields = ["name", "name_original", "aliases", "birth_date", "nationalities", "notes"]
+    fields = ["kind", "name", "name_original", "aliases", "birth_date", "nationalities", "notes"]
+    readonly_fields = ["kind"]  # a person never becomes an organisation: its links would lie
     inlines = [SubjectLinkInline]
     show_full_result_count = False
 

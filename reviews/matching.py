@@ -205,15 +205,11 @@ def birth_year(birth_date: str) -> str:
 
 
 def update_keys(owner) -> None:
-    """Store the blocking keys of a Person or a Subject (a subject only if it is a person)."""
-    from submissions.models import Subject
-
+    """Store the blocking keys of a canonical record or a Subject (person or organisation)."""
     from .models import NameKey, Person
 
     field = "person" if isinstance(owner, Person) else "subject"
     NameKey.objects.filter(**{field: owner}).delete()
-    if isinstance(owner, Subject) and owner.kind != Subject.Kind.PERSON:
-        return
     year = birth_year(owner.birth_date)
     NameKey.objects.bulk_create(
         NameKey(key=key, birth_year=year, **{field: owner})
@@ -231,7 +227,7 @@ def rebuild_keys(batch: int = 2000) -> int:
     NameKey.objects.all().delete()
     sources = (
         ("person", Person.objects.all()),
-        ("subject", Subject.objects.filter(kind=Subject.Kind.PERSON)),
+        ("subject", Subject.objects.all()),
     )
     for field, queryset in sources:
         rows = []
@@ -283,7 +279,8 @@ def _sharing_keys(keys: set[str], year: str, field: str, *, among=None, exclude=
 
 def suggest(subject, *, user, limit: int = 10) -> list[Suggestion]:
     """
-    Suggest canonical persons and unlinked subjects of other dossiers that may be `subject`.
+    Suggest canonical records and unlinked subjects of other dossiers that may be `subject`:
+    persons for a person, organisations for an organisation.
 
     Candidates come only from what `user` may see, and never one already accepted or rejected
     for this subject. Only names sharing a blocking key with the subject's are read from the
@@ -294,8 +291,6 @@ def suggest(subject, *, user, limit: int = 10) -> list[Suggestion]:
     from .models import MatchDecision, Person
     from .querysets import dossiers_for_review
 
-    if subject.kind != Subject.Kind.PERSON:
-        return []
     keys = keys_for(subject.name, subject.name_original, subject.aliases)
     if not keys:
         return []
@@ -316,12 +311,12 @@ def suggest(subject, *, user, limit: int = 10) -> list[Suggestion]:
         ids = _sharing_keys(keys, year, "person", exclude=rejected_persons)
         found = (
             Person.objects.visible_to(user)
-            .filter(pk__in=ids)
+            .filter(pk__in=ids, kind=subject.kind)
             .only("name", "name_original", "aliases", "birth_date", "nationalities")
         )
         candidates += [("person", person) for person in found]
     subjects = (
-        Subject.objects.filter(dossier__in=dossiers_for_review(user), kind=Subject.Kind.PERSON)
+        Subject.objects.filter(dossier__in=dossiers_for_review(user), kind=subject.kind)
         .exclude(dossier_id=subject.dossier_id)
         .exclude(pk__in=decided_subjects)
         .filter(person_link__isnull=True)

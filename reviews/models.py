@@ -241,8 +241,18 @@ class Decision(models.Model):
 
 
 class Person(models.Model):
-    """A canonical person: the one individual that subjects of several dossiers refer to."""
+    """
+    A canonical record: the one individual, or the one organisation, that subjects of several
+    dossiers refer to. (Named Person for history; `kind` says which.) It holds the most precise
+    data of its linked subjects (reviews.canonical.absorb) and is screened against the
+    imported designation lists as soon as it exists.
+    """
 
+    class Kind(models.TextChoices):
+        PERSON = "person", _("Person")
+        ENTITY = "entity", _("Organisation")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PERSON)
     name = NameField(_("name in Latin script"), max_length=300)
     name_original = NameField(_("name in original script"), max_length=300, blank=True)
     aliases = NameListField(_("aliases and other spellings"), default=list, blank=True)

@@ -12,15 +12,17 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from portal import audit
 from portal.storage import download_response
+from submissions.models import Regime
 from submissions.services import TransitionNotAllowed
 
-from . import packages
+from . import matching, packages
 from .csv_export import to_csv
 from .models import BriefText, BriefVersion, Package, RecipientKey
 from .querysets import dossiers_for_review
@@ -42,6 +44,8 @@ class PackageForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "regime" in self.fields:  # a proposed regime (JP-PROPOSED) takes no package
+            self.fields["regime"].queryset = Regime.objects.filter(status=Regime.Status.ACTIVE)
         if "language" in self.fields:  # English unless the lead chooses otherwise
             self.fields["language"].required = False
         if "recipient_key" in self.fields:
@@ -228,9 +232,19 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
             by=request.user,
         )
         obj.pk, obj.reference = created.pk, created.reference
+        self._warn(request, created)
+
+    def _warn(self, request, package) -> None:
+        for warning in packages.package_warnings(package, by=request.user):
+            self.message_user(request, warning, messages.WARNING)
 
     def save_related(self, request, form, formsets, change):
         """The services have set persons and dossiers; versions are never edited here."""
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        # The versions inline is read-only and never saved (save_related), so its formset has
+        # no new, changed or deleted objects to report: only the package form's changes count.
+        return super().construct_change_message(request, form, [], add)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         package = self.get_object(request, object_id)
@@ -238,6 +252,9 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
         if package is not None:
             versions = package.versions.all()
             extra.update(
+                package_warnings=packages.package_warnings(package, by=request.user),
+                can_mark_ready=package.can_move_to(Package.Status.READY),
+                can_render=package.status != Package.Status.DRAFT,
                 rendering=any(v.status in ("queued", "rendering") for v in versions),
                 delivery_form=self._delivery_form(package),
                 response_form=ResponseForm(),
@@ -307,6 +324,14 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
         return [
             path("<int:object_id>/render/", view(self.render_view), name="reviews_package_render"),
             path(
+                "<int:object_id>/ready/", view(self.mark_ready_view), name="reviews_package_ready"
+            ),
+            path(
+                "propose/<int:dossier_id>/<int:regime_id>/",
+                view(self.propose_view),
+                name="reviews_package_propose",
+            ),
+            path(
                 "<int:object_id>/versions/<int:number>/<str:kind>/",
                 view(self.download_view),
                 name="reviews_package_download",
@@ -341,6 +366,82 @@ class PackageAdmin(LeadOnly, admin.ModelAdmin):
 
     def _back(self, package):
         return redirect("admin:reviews_package_change", package.pk)
+
+    def mark_ready_view(self, request, object_id):
+        package = self._package(request, object_id, post=True)
+        try:
+            packages.mark_ready(package, by=request.user)
+        except (ValidationError, TransitionNotAllowed) as error:
+            self.message_user(request, _refusal(error), messages.ERROR)
+        else:
+            self.message_user(request, _("The package is ready to render."), messages.SUCCESS)
+        return self._back(package)
+
+    def propose_view(self, request, dossier_id, regime_id):
+        """
+        "Propose to government X" from an approved dossier's page: choose the canonical record
+        of each subject (match suggestions shown), then start or extend a draft package.
+        """
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        dossier = get_object_or_404(dossiers_for_review(request.user), pk=dossier_id)
+        regime = get_object_or_404(packages.proposable_regimes(dossier), pk=regime_id)
+        subjects = list(
+            dossier.subjects.select_related("person_link__person").order_by("created_at", "pk")
+        )
+        drafts = list(packages.draft_packages_for(regime, by=request.user))
+        if request.method == "POST":
+            chosen = {}
+            for subject in subjects:
+                if request.POST.get(f"include-{subject.pk}"):
+                    chosen[subject] = request.POST.get(f"record-{subject.pk}", "")
+            target = request.POST.get("package", "")
+            package = next((p for p in drafts if str(p.pk) == target), None)
+            if target not in ("", packages.NEW) and package is None:
+                raise Http404
+            try:
+                package = packages.propose_to_government(
+                    dossier, regime, by=request.user, subjects=chosen, package=package
+                )
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("Dossier %(dossier)s is in package %(package)s.")
+                    % {"dossier": dossier.reference, "package": package.reference},
+                    messages.SUCCESS,
+                )
+                self._warn(request, package)
+                return self._back(package)
+        rows = [
+            {
+                "subject": subject,
+                "link": getattr(subject, "person_link", None),
+                "suggestions": []
+                if hasattr(subject, "person_link")
+                else matching.suggest(subject, user=request.user, limit=5),
+            }
+            for subject in subjects
+        ]
+        already = (
+            Package.objects.visible_to(request.user)
+            .filter(regime=regime, dossiers=dossier)
+            .order_by("created_at")
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Propose %(dossier)s to %(regime)s")
+            % {"dossier": dossier.reference, "regime": regime.name},
+            "dossier": dossier,
+            "regime": regime,
+            "rows": rows,
+            "drafts": drafts,
+            "already": already,
+            "new": packages.NEW,
+        }
+        return TemplateResponse(request, "admin/reviews/package/propose.html", context)
 
     def render_view(self, request, object_id):
         package = self._package(request, object_id, post=True)

@@ -78,7 +78,20 @@ def _reviewable(dossiers: Iterable[Dossier], *, by: User) -> list[Dossier]:
     return found
 
 
+def check_regime(regime: Regime) -> None:
+    """
+    Only a regime in force takes packages: a proposed one (JP-PROPOSED, no law yet) has no
+    legal standard a brief could claim, so it is not offered at all.
+    """
+    if regime.status != Regime.Status.ACTIVE:
+        raise ValidationError(
+            _("%(regime)s is not a designation regime in force: no package can be made for it."),
+            params={"regime": regime.key},
+        )
+
+
 def check_contents(regime: Regime, persons: list[Person], dossiers: list[Dossier]) -> None:
+    check_regime(regime)
     if not persons:
         raise ValidationError(_("Name at least one person to be designated."))
     not_approved = [d.reference for d in dossiers if d.status not in ("approved", "packaged")]
@@ -540,6 +553,7 @@ def apply_response(
     response_on: date,
     designated_on: date | None = None,
     note: str = "",
+    designation_date_unknown: bool = False,
 ) -> Package:
     """
     record_response inside a transaction the caller holds (durable there), for a change that
@@ -552,7 +566,13 @@ def apply_response(
         raise ValidationError(_("Record a response only for a delivered package."))
     if response not in Package.Response.values or not response:
         raise ValidationError(_("Choose the government's response."))
-    if response == Package.Response.DESIGNATED and designated_on is None:
+    # A list that publishes no listing date (the SDN file) leaves the date unknown: better
+    # than the day of an import, which a brief would then print as the designation's date.
+    if (
+        response == Package.Response.DESIGNATED
+        and designated_on is None
+        and not designation_date_unknown
+    ):
         raise ValidationError(_("Give the date of the designation."))
     package.response, package.response_on = response, response_on
     package.designated_on, package.response_note = designated_on, note
@@ -621,3 +641,149 @@ def edit_brief_text(
         },
     )
     return result
+
+
+# Proposing an approved dossier to a government
+
+
+def package_warnings(package: Package, *, by: User) -> list[str]:
+    """
+    What the lead should know before this package goes further: a dossier that is already in
+    another package for the same regime, a person or organisation the government of the
+    regime has already designated. Warnings, not refusals.
+    """
+    from designations.gaps import designations_of, split_by_government
+
+    warnings = []
+    others = Package.objects.filter(regime=package.regime_id).exclude(pk=package.pk)
+    for dossier in package.dossiers.order_by("reference"):
+        found = list(others.filter(dossiers=dossier).values_list("pk", flat=True))
+        if not found:
+            continue
+        # A package the lead may not see is counted, never named.
+        shown = list(
+            Package.objects.visible_to(by)
+            .filter(pk__in=found)
+            .order_by("created_at")
+            .values_list("reference", flat=True)
+        )
+        parts = shown.copy()
+        if len(found) > len(shown):
+            parts.append(_("%(count)s you cannot see") % {"count": len(found) - len(shown)})
+        references = ", ".join(parts)
+        warnings.append(
+            _("Dossier %(dossier)s is already in another package for %(regime)s: %(packages)s.")
+            % {"dossier": dossier.reference, "regime": package.regime.key, "packages": references}
+        )
+    persons = list(package.persons.order_by("name", "pk"))
+    listed = designations_of([p.pk for p in persons])
+    for person in persons:
+        own, _others = split_by_government(listed.get(person.pk, []), package.regime)
+        if own:
+            warnings.append(
+                _("%(name)s is already designated by this government: %(listings)s.")
+                % {
+                    "name": person.name,
+                    "listings": "; ".join(f"{d.program_key} {d.listing_date_text}" for d in own),
+                }
+            )
+    return warnings
+
+
+def proposable_regimes(dossier: Dossier):
+    """The regimes an approved dossier may be proposed to: filed for, and in force."""
+    if dossier.status not in (Dossier.Status.APPROVED, Dossier.Status.PACKAGED):
+        return Regime.objects.none()
+    return dossier.target_regimes.filter(status=Regime.Status.ACTIVE).order_by("position")
+
+
+def draft_packages_for(regime: Regime, *, by: User):
+    """Draft packages for `regime` that `by` may extend."""
+    return (
+        Package.objects.visible_to(by)
+        .filter(regime=regime, status=Package.Status.DRAFT)
+        .order_by("-created_at")
+    )
+
+
+NEW = "new"
+
+
+@transaction.atomic
+def propose_to_government(
+    dossier: Dossier,
+    regime: Regime,
+    *,
+    by: User,
+    subjects: dict,
+    package: Package | None = None,
+) -> Package:
+    """
+    Put an approved dossier into a draft package for `regime`'s government: `package` (a
+    draft for that regime) is extended, or a new one is started. `subjects` maps each subject
+    of the dossier to put in the package to its canonical record: the record it is already
+    linked to, a record ("person-<id>") or another dossier's subject ("subject-<id>") a
+    suggestion named, or NEW. Links go through the matching services (audited); the
+    package's contents are checked as any package's are.
+    """
+    from . import services as review_services
+
+    _lead(by)
+    (dossier,) = _reviewable([dossier], by=by)
+    check_regime(regime)
+    if not proposable_regimes(dossier).filter(pk=regime.pk).exists():
+        raise ValidationError(
+            _("Dossier %(dossier)s is not approved for %(regime)s."),
+            params={"dossier": dossier.reference, "regime": regime.key},
+        )
+    if not subjects:
+        raise ValidationError(_("Choose at least one subject for the package."))
+    persons = []
+    for subject, choice in subjects.items():
+        if subject.dossier_id != dossier.pk:
+            raise PermissionDenied
+        persons.append(_record_for(subject, choice, by=by, services=review_services))
+    if package is None:
+        return create_package(regime=regime, persons=persons, dossiers=[dossier], by=by)
+    package = _lock(package, by=by)
+    if package.status != Package.Status.DRAFT or package.regime_id != regime.pk:
+        raise ValidationError(_("Only a draft package for the same regime can be extended."))
+    persons = list({p.pk: p for p in [*package.persons.all(), *persons]}.values())
+    dossiers = _reviewable([*package.dossiers.all(), dossier], by=by)
+    check_contents(regime, persons, dossiers)
+    package.persons.set(persons)
+    package.dossiers.set(dossiers)
+    package.save(update_fields=["updated_at"])
+    audit.record(
+        actor=by,
+        action="package.extended",
+        target=package,
+        data={"dossier": dossier.reference, "persons": sorted(p.pk for p in persons)},
+    )
+    return package
+
+
+def _record_for(subject, choice: str, *, by: User, services) -> Person:
+    """The canonical record of `subject`, linking or making it as `choice` says."""
+    from submissions.models import Subject
+
+    link = getattr(Subject.objects.select_related("person_link").get(pk=subject.pk),
+                   "person_link", None)  # fmt: skip
+    if link is not None:
+        return link.person
+    if choice == NEW:
+        return services.create_person(subject, by=by)
+    kind, _sep, pk = choice.partition("-")
+    if kind == "person" and pk.isdigit():
+        person = Person.objects.visible_to(by).filter(pk=int(pk)).first()
+        if person is None:
+            raise PermissionDenied
+        return services.accept_match(subject, by=by, person=person)
+    if kind == "subject" and pk.isdigit():
+        other = Subject.objects.filter(pk=int(pk)).first()
+        if other is None:
+            raise PermissionDenied
+        return services.accept_match(subject, by=by, other=other)
+    raise ValidationError(
+        _("Say who %(name)s is: a suggested match or a new record."), params={"name": subject}
+    )

@@ -20,7 +20,7 @@ from portal.models import Membership, User
 from submissions.models import ChecklistAnswer, Dossier, Evidence, Source, Subject
 from submissions.services import TransitionNotAllowed, transition
 
-from . import rubric, tasks
+from . import canonical, rubric, tasks
 from .models import (
     Assignment,
     Decision,
@@ -523,6 +523,7 @@ def _subject_for_review(subject: Subject, by: User) -> Subject:
 
 def _person_from(subject: Subject, *, by: User) -> Person:
     person = Person.objects.create(
+        kind=subject.kind,
         name=subject.name,
         name_original=subject.name_original,
         aliases=list(subject.aliases or []),
@@ -531,12 +532,19 @@ def _person_from(subject: Subject, *, by: User) -> Person:
         created_by=by,
     )
     audit.record(
-        actor=by, action="person.created", target=person, data={"from_subject": subject.pk}
+        actor=by,
+        action="person.created",
+        target=person,
+        data={"from_subject": subject.pk, "kind": person.kind},
     )
     return person
 
 
 def _link(subject: Subject, person: Person, *, by: User, score: float | None) -> SubjectLink:
+    if subject.kind != person.kind:
+        raise ValidationError(
+            _("A person and an organisation cannot be the same canonical record.")
+        )
     try:
         with transaction.atomic():
             link = SubjectLink.objects.create(
@@ -552,6 +560,7 @@ def _link(subject: Subject, person: Person, *, by: User, score: float | None) ->
         target=subject,
         data={"person": person.pk, "dossier": subject.dossier_id, "score": score},
     )
+    canonical.absorb(person, subject, by=by)
     return link
 
 
@@ -618,12 +627,11 @@ def accept_match(
 @transaction.atomic
 def create_person(subject: Subject, *, by: User) -> Person:
     """
-    Record that `subject` matches nobody known yet: a new canonical person is made from it
-    and linked, so that it can be named in packages and screened against designations.
+    Record that `subject` matches nobody known yet: a new canonical record (a person or an
+    organisation, as the subject is) is made from it and linked, so that it can be named in
+    packages and screened against designations.
     """
     subject = _subject_for_review(subject, by)
-    if subject.kind != Subject.Kind.PERSON:
-        raise ValidationError(_("Only a natural person can become a canonical person."))
     if getattr(subject, "person_link", None) is not None:
         raise ValidationError(_("This subject is already linked to a person."))
     person = _person_from(subject, by=by)

@@ -32,7 +32,8 @@ from .steps import (
 pytestmark = pytest.mark.e2e
 
 TITLE = "Torture of detained lawyers in Novogorsk, 2024"
-UK = "UK Global Human Rights sanctions (GB-HR)"
+UK_NAME = "UK Global Human Rights sanctions"
+UK = f"{UK_NAME} (GB-HR)"
 # What one journey leaves for the next (the tests run in file order).
 journey: dict = {}
 
@@ -209,38 +210,25 @@ def test_3_lead_packages_renders_and_the_brief_verifies(new_page, portal, shots,
     sign_in(lead, portal, LEAD, second_factor=True)
     _open_in_queue(lead)
 
-    # Each subject becomes a canonical person (nobody known matches them).
-    for name in ("Viktor Andreyevich Orlov", "Дмитрий Сергеевич Лебедев"):
-        subject = lead.locator("#subjects article", has_text=name)
-        subject.get_by_role("link", name="Find this person in other dossiers").click()
-        with lead.expect_navigation():
-            lead.get_by_role("button", name="Make a new canonical person").click()
-        expect(lead.locator("#subjects article", has_text=name)).to_contain_text("Canonical person")
-
-    # A package to the UK: the persons and the approved dossier.
-    lead.goto("/admin/reviews/package/add/")
-    regime = lead.locator("#id_regime")
-    regime.select_option(regime.locator("option", has_text="GB-HR").first.get_attribute("value"))
-    for name in ("Orlov", "Лебедев"):
-        lead.locator(".field-persons .select2-selection").click()
-        lead.locator(".select2-search__field").fill(name)
-        lead.locator(".select2-results__option", has_text=name).first.click()
-    option = lead.locator("#id_dossiers_from option", has_text=journey["reference"])
-    lead.locator("#id_dossiers_from").select_option(option.first.get_attribute("value"))
-    lead.locator("#id_dossiers_add").click()
+    # The lead proposes the approved dossier to the UK from its page: each subject becomes a
+    # canonical person on the way (nobody known matches them) and a draft package is started.
+    lead.locator("#packages").get_by_role("link", name=f"Propose to {UK_NAME}").click()
+    for choice in lead.get_by_role("radio", name="A new canonical person").all():
+        choice.check()
+    shots(lead, "propose")
+    with lead.expect_navigation():
+        lead.get_by_role("button", name=f"Propose to {UK_NAME}").click()
+    expect(lead.locator(".messagelist .success").first).to_be_visible()
+    package_url = lead.url
     lead.locator("#id_cover_note").fill("Request to designate two officials of remand centre 2.")
     shots(lead, "package")
     with lead.expect_navigation():
         lead.locator("input[name=_continue]").click()
     expect(lead.locator(".messagelist .success").first).to_be_visible()
-    package_url = lead.url
 
-    # Ready (an action of the list), then rendered by the worker.
-    lead.goto("/admin/reviews/package/")
-    lead.locator("#result_list tbody tr").first.locator("input.action-select").check()
-    lead.locator("select[name=action]").select_option("mark_ready")
+    # Ready (a button of the package page), then rendered by the worker.
     with lead.expect_navigation():
-        lead.locator("button[name=index]").click()
+        lead.get_by_role("button", name="Mark ready to render").click()
     expect(lead.locator(".messagelist .success").first).to_be_visible()
     lead.goto(package_url)
     with lead.expect_navigation():

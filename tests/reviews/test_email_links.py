@@ -10,6 +10,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from designations.models import Designation
 from designations.notifications import email_package_outcome
 from portal import twofactor
 from portal.models import User
@@ -112,9 +113,7 @@ def test_a_designation_email_links_the_lead_to_the_package_and_members_to_their_
     package, lena, alice, bob
 ):
     speak(lena, alice)
-    outcome = SimpleNamespace(
-        package=package, designation=SimpleNamespace(effective_on=date(2026, 2, 1))
-    )
+    outcome = SimpleNamespace(package=package, designation=Designation(listed_on=date(2026, 2, 1)))
     email_package_outcome(outcome)
     lead_body = body_of(lena.email)
     assert (

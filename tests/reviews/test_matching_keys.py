@@ -46,11 +46,12 @@ def test_keys_follow_every_save_of_a_person(lena):
     assert not NameKey.objects.exists()
 
 
-def test_an_entity_has_no_keys(subject):
+def test_an_entity_keeps_its_keys_to_be_matched_with_organisations(subject):
+    """Organisations are matched across dossiers as persons are (#19), so they keep keys."""
     assert NameKey.objects.filter(subject=subject).exists()
     subject.kind = "entity"
     subject.save()
-    assert not NameKey.objects.filter(subject=subject).exists()
+    assert NameKey.objects.filter(subject=subject).exists()
 
 
 def test_a_renamed_person_is_found_by_the_new_name_only(subject, rita, lena):

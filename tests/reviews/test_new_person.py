@@ -18,18 +18,21 @@ def test_a_reviewer_makes_a_new_person_from_an_unmatched_subject(in_review, rita
     assert AuditEvent.objects.filter(action="person.created", target_id=str(person.pk)).exists()
 
 
-def test_a_linked_subject_or_an_entity_gets_no_second_person(in_review, rita):
+def test_a_linked_subject_gets_no_second_person(in_review, rita):
     subject = in_review.subjects.get()
     services.create_person(subject, by=rita)
     with pytest.raises(ValidationError):
         services.create_person(subject, by=rita)
 
-    subject.person_link.delete()
-    subject.refresh_from_db()
+
+def test_an_organisation_becomes_a_canonical_organisation(in_review, rita):
+    subject = in_review.subjects.get()
     subject.kind = "entity"
     subject.save()
-    with pytest.raises(ValidationError):
-        services.create_person(subject, by=rita)
+
+    record = services.create_person(subject, by=rita)
+
+    assert record.kind == "entity" and record.name == subject.name
 
 
 def test_only_reviewers_of_the_dossier_may(in_review, alice):
