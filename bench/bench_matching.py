@@ -72,13 +72,13 @@ def load_persons(start: int, count: int, created_by: int, seed: int) -> None:
     persons, name_keys = io.StringIO(), io.StringIO()
     for offset, (name, birth) in enumerate(names(count, seed)):
         pk = start + offset
-        persons.write(f"{pk}\t{name}\t\t[]\t{birth}\t\t\t{created_by}\tnow\tnow\n")
+        persons.write(f"{pk}\t{name}\t\t[]\t{birth}\t\t\t{created_by}\tnow\tnow\tperson\n")
         for key in keys(name):
             name_keys.write(f"{key}\t{birth[:4]}\t{pk}\n")
     with connection.cursor() as cursor:
         with cursor.copy(
             "COPY reviews_person (id, name, name_original, aliases, birth_date, nationalities,"
-            " notes, created_by_id, created_at, updated_at) FROM STDIN"
+            " notes, created_by_id, created_at, updated_at, kind) FROM STDIN"
         ) as copy:
             copy.write(persons.getvalue())
         with cursor.copy("COPY reviews_namekey (key, birth_year, person_id) FROM STDIN") as copy:

@@ -13,9 +13,15 @@ import pytest
 from reviews import packages
 from reviews.models import BriefVersion, Person, SubjectLink
 from submissions import services
-from submissions.models import Dossier, Regime
+from submissions.models import Regime
 from submissions.uploads import uploaded_from_bytes
-from tests.factories import DossierFactory, IncidentFactory, SubjectFactory, answer_all_blocking
+from tests.factories import (
+    DossierFactory,
+    IncidentFactory,
+    SubjectFactory,
+    answer_all_blocking,
+    approve_without_review,
+)
 from tests.submissions.test_evidence import pdf_bytes
 
 SIZES = [(1, 15), (5, 75), (20, 300)]  # (dossiers, exhibits)
@@ -43,7 +49,7 @@ def build(alice, org_a, lena, dossiers: int, exhibits: int):
                          "reliability": "B", "credibility": "2"},
             )  # fmt: skip
         answer_all_blocking(dossier, alice)
-        Dossier.objects.filter(pk=dossier.pk).update(status="approved")
+        approve_without_review(dossier, lena)
         person = Person.objects.create(
             name=subject.name, name_original=subject.name_original, created_by=lena
         )

@@ -1,9 +1,13 @@
-"""Health checks for /healthz: can the portal reach its database, broker and storage?"""
+"""
+Health checks for /healthz: can the portal reach its database, broker and storage, and does a
+live worker consume each Celery queue?
+"""
 
 import logging
 import os
 import uuid
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
@@ -43,8 +47,43 @@ def check_storage() -> None:
 CHECKS = {"database": check_database, "broker": check_broker, "storage": check_storage}
 
 
+def expected_queues() -> list[str]:
+    """The queues tasks are routed to (settings.CELERY_TASK_QUEUES)."""
+    return [queue.name for queue in settings.CELERY_TASK_QUEUES]
+
+
+def consumed_queues(timeout: float | None = None) -> set[str]:
+    """
+    Return the names of the queues at least one live worker consumes: a broadcast to the
+    workers (Celery's inspect, `active_queues`) that waits `timeout` seconds for replies.
+    """
+    if timeout is None:
+        timeout = getattr(settings, "HEALTHZ_WORKER_TIMEOUT", 1.0)
+    replies = app.control.inspect(timeout=timeout).active_queues() or {}
+    return {queue["name"] for queues in replies.values() for queue in queues or []}
+
+
+def queues_without_consumer() -> list[str]:
+    """
+    Return the expected queues that no live worker consumes, in settings order. In eager mode
+    (unit tests) tasks run in the caller, so every queue counts as consumed; if the workers
+    cannot be asked at all, none does.
+    """
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return []
+    try:
+        live = consumed_queues()
+    except Exception:  # noqa: BLE001 - a broker that cannot broadcast: no consumer known
+        log.exception("could not ask the workers which queues they consume")
+        live = set()
+    return [name for name in expected_queues() if name not in live]
+
+
 def run_checks() -> dict[str, bool]:
-    """Run every check; return {name: passed}. Failures are logged, not shown to callers."""
+    """
+    Run every check; return {name: passed}, with one "queue:<name>" entry per Celery queue
+    (unless tasks run eagerly). Failures are logged, not shown to callers.
+    """
     results = {}
     for name, check in CHECKS.items():
         try:
@@ -54,4 +93,10 @@ def run_checks() -> dict[str, bool]:
             results[name] = False
         else:
             results[name] = True
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        idle = set(queues_without_consumer()) if results["broker"] else set(expected_queues())
+        for queue in expected_queues():
+            if queue in idle:
+                log.error("health check: no live worker consumes the %s queue", queue)
+            results[f"queue:{queue}"] = queue not in idle
     return results

@@ -73,7 +73,10 @@ def floor(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Say whether the database, the broker and the storage answer: 200 if all do, else 503."""
+    """
+    Say whether the database, the broker and the storage answer, and whether a live worker
+    consumes each queue ("queue:briefs"): 200 if all do, else 503 naming what fails.
+    """
     results = health.run_checks()
     failing = [name for name, ok in results.items() if not ok]
     body = {

@@ -72,6 +72,7 @@ from .models import (
     Message,
     Person,
     Review,
+    ReviewerVerification,
     RubricScore,
     SubjectLink,
     Verification,
@@ -416,7 +417,17 @@ class ReviewerReadOnly:
 class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
     """The review queue and the dossier page. Read-only: reviewers annotate, never edit."""
 
+    # What fits at 1280 px; "Show all columns" adds the rest (ALL_COLUMNS, kept per session).
     list_display = [
+        "reference",
+        "title",
+        "regimes_column",
+        "status",
+        "reviewers_column",
+        "days_in_state",
+        "completeness_column",
+    ]
+    ALL_COLUMNS = [
         "reference",
         "title",
         "organisation",
@@ -430,6 +441,7 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         "completeness_column",
         "average_score_column",
     ]
+    COLUMNS_SESSION_KEY = "review_queue_all_columns"
     list_display_links = ["reference", "title"]
     list_filter = [
         StatusFilter,
@@ -502,6 +514,20 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return QueueChangeList
 
+    def get_list_display(self, request):
+        if request.session.get(self.COLUMNS_SESSION_KEY):
+            return self.ALL_COLUMNS
+        return self.list_display
+
+    def columns_view(self, request):
+        """Switch the queue between its short default columns and all of them (POST)."""
+        if response := self._post_only(request):
+            return response
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        request.session[self.COLUMNS_SESSION_KEY] = request.POST.get("columns") == "all"
+        return redirect("admin:submissions_dossier_changelist")
+
     def get_list_filter(self, request):
         if request.user.is_lead_reviewer:
             return [*self.list_filter, AverageScoreFilter]
@@ -529,7 +555,12 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         return queryset.filter(condition), False
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {"title": _("Review queue"), **(extra_context or {})}
+        extra_context = {
+            "title": _("Review queue"),
+            "triage_count": services.triage_queue(request.user).count(),
+            "all_columns": bool(request.session.get(self.COLUMNS_SESSION_KEY)),
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, extra_context)
 
     # Columns
@@ -646,6 +677,13 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
 
         name = "submissions_dossier"
         return [
+            path("triage/", view(self.triage_view), name=f"{name}_triage"),
+            path("columns/", view(self.columns_view), name=f"{name}_columns"),
+            path(
+                "triage/<int:object_id>/claim/",
+                view(self.claim_view),
+                name=f"{name}_claim",
+            ),
             path(
                 "<int:object_id>/start-review/",
                 view(self.start_review_view),
@@ -661,6 +699,11 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
                 name=f"{name}_request_information",
             ),
             path("<int:object_id>/decide/", view(self.decide_view), name=f"{name}_decide"),
+            path(
+                "<int:object_id>/answers/<int:answer_id>/resolve/",
+                view(self.resolve_view),
+                name=f"{name}_resolve",
+            ),
             path(
                 "<int:object_id>/sources/<int:source_id>/reveal/",
                 view(self.reveal_identity_view),
@@ -745,11 +788,18 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
             )
         )
         answers = list(
-            dossier.answers.select_related("regime", "criterion", "verification__verified_by")
+            dossier.answers.select_related(
+                "regime", "criterion", "verification__verified_by", "verification__resolved_by"
+            )
             .prefetch_related(
                 Prefetch(
                     "evidence", queryset=Evidence.objects.only("id", "dossier_id", "reference")
-                )
+                ),
+                Prefetch(
+                    "reviewer_verifications",
+                    queryset=ReviewerVerification.objects.select_related("reviewer"),
+                    to_attr="reviewer_verification_list",
+                ),
             )
             .order_by("regime__position", "criterion__position")
         )
@@ -794,7 +844,8 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         )
         working = dossier.status in services.WORKING_STATUSES
         may_work = own_assignment is not None or user.is_lead_reviewer
-        verification_form = VerificationForm(answers=answers)
+        verification_form = VerificationForm(answers=answers, user=user)
+        disputes = services.open_disputes(dossier) if working else {}
         answers_by_regime = defaultdict(list)
         for answer in answers:
             answers_by_regime[answer.regime_id].append(
@@ -862,8 +913,17 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
                 RecuseForm() if own_assignment and dossier.status in OPEN_STATUSES else None
             ),
             "request_form": InformationRequestForm() if working and may_work else None,
+            "disputes": [
+                (regime, disputes[regime.pk])
+                for regime in dossier.target_regimes.all()
+                if regime.pk in disputes
+            ],
+            "can_resolve": working and user.is_lead_reviewer,
+            "regime_decisions": (
+                list(decision.regimes.select_related("regime")) if decision else []
+            ),
             "decision_form": (
-                DecisionForm()
+                DecisionForm(regimes=dossier.target_regimes.all())
                 if user.is_lead_reviewer and dossier.status == Dossier.Status.IN_REVIEW
                 else None
             ),
@@ -936,6 +996,58 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
             self.message_user(request, success, messages.SUCCESS)
         return self._back(dossier, anchor)
 
+    # Triage: dossiers that still need reviewers, shown without what the NGO filed.
+
+    def triage_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        dossiers = services.triage_queue(request.user).prefetch_related(
+            "target_regimes",
+            Prefetch(
+                "incidents",
+                queryset=Incident.objects.select_related("category").only(
+                    "id", "dossier_id", "category__name", "category__position"
+                ),
+                to_attr="incident_list",
+            ),
+        )[:200]
+        rows = [
+            {
+                "dossier": dossier,
+                "regimes": [str(regime) for regime in dossier.target_regimes.all()],
+                "categories": sorted({i.category.name for i in dossier.incident_list}),
+            }
+            for dossier in dossiers
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("To triage"),
+            "rows": rows,
+            "reviews_required": services.reviews_required(),
+        }
+        return TemplateResponse(request, "admin/submissions/dossier/triage.html", context)
+
+    def claim_view(self, request, object_id):
+        if response := self._post_only(request):
+            return response
+        # Only open dossiers answer here: a draft or a decided dossier is a 404, as elsewhere.
+        dossier = get_object_or_404(
+            Dossier.objects.filter(status__in=OPEN_STATUSES).only("pk", "reference"), pk=object_id
+        )
+        try:
+            services.claim_dossier(dossier, by=request.user)
+        except (ValidationError, PermissionDenied) as error:
+            self.message_user(request, _message(error), messages.ERROR)
+            return redirect("admin:submissions_dossier_triage")
+        self.message_user(
+            request,
+            _("You review %(reference)s now; the lead reviewers are told.")
+            % {"reference": dossier.reference},
+            messages.SUCCESS,
+        )
+        return self._back(dossier)
+
     def start_review_view(self, request, object_id):
         if response := self._post_only(request):
             return response
@@ -985,9 +1097,7 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         if response := self._post_only(request):
             return response
         dossier = self._dossier(request, object_id)
-        form = VerificationForm(
-            request.POST, answers=dossier.answers.select_related("verification")
-        )
+        form = VerificationForm(request.POST, answers=dossier.answers.all(), user=request.user)
         if not form.is_valid():
             self.message_user(request, _("Check the verification entries."), messages.ERROR)
             return self._back(dossier, "checklist")
@@ -999,6 +1109,25 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
                 dossier, by=request.user, verifications=form.verifications()
             ),
             _("Verification saved."),
+        )
+
+    def resolve_view(self, request, object_id, answer_id):
+        """A lead reviewer settles a disputed item (a button inside the verification form)."""
+        if response := self._post_only(request):
+            return response
+        dossier = self._dossier(request, object_id)
+        answer = get_object_or_404(ChecklistAnswer, dossier=dossier, pk=answer_id)
+        return self._run(
+            request,
+            dossier,
+            "checklist",
+            lambda: services.resolve_verification(
+                answer,
+                by=request.user,
+                status=request.POST.get("resolution", ""),
+                note=request.POST.get(f"note-{answer.pk}", ""),
+            ),
+            _("The disputed item is resolved."),
         )
 
     def review_view(self, request, object_id):
@@ -1043,9 +1172,13 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         if response := self._post_only(request):
             return response
         dossier = self._dossier(request, object_id)
-        form = DecisionForm(request.POST)
+        form = DecisionForm(request.POST, regimes=dossier.target_regimes.all())
         if not form.is_valid():
-            self.message_user(request, _("Choose a decision and give a reason."), messages.ERROR)
+            self.message_user(
+                request,
+                _("Approve or reject for each government, and give a reason."),
+                messages.ERROR,
+            )
             return self._back(dossier, "decision")
         return self._run(
             request,
@@ -1054,8 +1187,8 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
             lambda: services.decide_dossier(
                 dossier,
                 by=request.user,
-                outcome=form.cleaned_data["outcome"],
                 reason=form.cleaned_data["reason"],
+                regimes=form.outcomes(),
             ),
             _("The decision is recorded and the organisation is told."),
         )

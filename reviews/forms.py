@@ -70,14 +70,42 @@ class InformationRequestForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    outcome = forms.ChoiceField(
-        label=_("Decision"), choices=Decision.Outcome.choices, widget=forms.RadioSelect
-    )
+    """An outcome per target regime (outcome-<id>, reason-<id>) and the general reason."""
+
     reason = forms.CharField(
         label=_("Reason (the organisation receives it)"),
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=10000,
     )
+
+    def __init__(self, *args, regimes, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.regimes = list(regimes)
+        for regime in self.regimes:
+            self.fields[f"outcome-{regime.pk}"] = forms.ChoiceField(
+                label=str(regime), choices=Decision.Outcome.choices, widget=forms.RadioSelect
+            )
+            self.fields[f"reason-{regime.pk}"] = forms.CharField(
+                label=_("Reason for this government (needed for a rejection)"),
+                required=False,
+                max_length=10000,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+
+    def rows(self):
+        return [
+            (regime, self[f"outcome-{regime.pk}"], self[f"reason-{regime.pk}"])
+            for regime in self.regimes
+        ]
+
+    def outcomes(self) -> dict[int, dict]:
+        return {
+            regime.pk: {
+                "outcome": self.cleaned_data[f"outcome-{regime.pk}"],
+                "reason": self.cleaned_data[f"reason-{regime.pk}"],
+            }
+            for regime in self.regimes
+        }
 
 
 class RevealForm(forms.Form):
@@ -92,11 +120,19 @@ class RevealForm(forms.Form):
 class VerificationForm(forms.Form):
     """One status and note per checklist answer (fields status-<id> and note-<id>)."""
 
-    def __init__(self, *args, answers, **kwargs):
+    def __init__(self, *args, answers, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.answers = list(answers)
         for answer in self.answers:
-            current = getattr(answer, "verification", None)
+            # The fields show the user's own check, never the settled one nor another's.
+            current = next(
+                (
+                    check
+                    for check in getattr(answer, "reviewer_verification_list", [])
+                    if user is not None and check.reviewer_id == user.pk
+                ),
+                None,
+            )
             self.fields[f"status-{answer.pk}"] = forms.ChoiceField(
                 label=_("Verification"),
                 choices=[("", _("Not checked")), *Verification.Status.choices],

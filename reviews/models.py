@@ -106,11 +106,12 @@ class Message(models.Model):
 
 class Verification(models.Model):
     """
-    A reviewer's check of one checklist claim against the evidence.
+    The settled verification of one checklist claim: what the dossier's reviewers agree on.
 
-    One per answer, shared by the dossier's reviewers: verification establishes facts, while
-    the judgement (scores, recommendation) stays independent in each Review. Every change is
-    in the audit log with the status before and after.
+    Each reviewer's own check is a ReviewerVerification, kept separately; this row follows
+    them (services.settle_verification): their common status when they agree, "disputed" when
+    they disagree, until a lead reviewer resolves it (`resolved_at`), after which the lead's
+    status stands. Every change is in the audit log with the status before and after.
     """
 
     class Status(models.TextChoices):
@@ -127,6 +128,15 @@ class Verification(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     verified_at = models.DateTimeField(auto_now=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resolved by"),
+    )
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("verification")
@@ -134,6 +144,47 @@ class Verification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.answer_id}: {self.status}"
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.resolved_at is not None
+
+    @property
+    def is_open_dispute(self) -> bool:
+        """Disputed, and no lead reviewer has resolved it yet: blocks approval if blocking."""
+        return self.status == self.Status.DISPUTED and not self.is_resolved
+
+
+class ReviewerVerification(models.Model):
+    """
+    One reviewer's own check of one checklist claim. A second reviewer's check never changes
+    the first's: each has a row, and the settled Verification is derived from them.
+    """
+
+    answer = models.ForeignKey(
+        "submissions.ChecklistAnswer",
+        on_delete=models.CASCADE,
+        related_name="reviewer_verifications",
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(_("verification"), max_length=20, choices=Verification.Status.choices)
+    note = models.TextField(_("note"), blank=True)
+    verified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["verified_at", "pk"]
+        verbose_name = _("reviewer's verification")
+        verbose_name_plural = _("reviewers' verifications")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["answer", "reviewer"], name="reviewer_verification_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.answer_id} by {self.reviewer_id}: {self.status}"
 
 
 class Recommendation(models.TextChoices):
@@ -209,7 +260,10 @@ class RubricScore(models.Model):
 
 
 class Decision(models.Model):
-    """The lead reviewer's approval or rejection, with the reason the NGO receives."""
+    """
+    The lead reviewer's decision on a dossier, with the reason the NGO receives. Its outcome
+    is "approved" when at least one government was approved (RegimeDecision), else "rejected".
+    """
 
     class Outcome(models.TextChoices):
         APPROVED = "approved", _("Approved")
@@ -235,6 +289,32 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dossier}: {self.outcome}"
+
+
+class RegimeDecision(models.Model):
+    """The decision for one target government (regime) of a dossier: approved or rejected."""
+
+    decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="regimes")
+    regime = models.ForeignKey(
+        "submissions.Regime", on_delete=models.PROTECT, related_name="+", verbose_name=_("regime")
+    )
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Decision.Outcome.choices)
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        ordering = ["regime__key"]
+        verbose_name = _("decision for a government")
+        verbose_name_plural = _("decisions for each government")
+        constraints = [
+            models.UniqueConstraint(fields=["decision", "regime"], name="regime_decision_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(outcome="rejected", reason=""),
+                name="regime_rejection_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.regime_id}: {self.outcome}"
 
 
 # Persons across dossiers

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from portal import links
 from portal.models import LEAD_REVIEWERS_GROUP, User
+from submissions.i18n_data import localized
 from submissions.models import Dossier
 
 from .models import Assignment
@@ -114,6 +115,9 @@ def email_organisation(dossier: Dossier, event: str) -> int:
                 + "\n\n"
                 + (decision.reason if decision else "")
             )
+            for item in decision.regimes.select_related("regime") if decision else []:
+                line = f"{localized(item.regime, 'name')}: {item.get_outcome_display()}"
+                body += f"\n- {line}" + (f" ({item.reason})" if item.reason else "")
         return subject, f"{body}\n\n{sign_in}"
 
     return _send(compose, _organisation_members(dossier))
@@ -165,7 +169,7 @@ def email_submitted(dossier: Dossier) -> int:
 
 def email_lead_reviewers(dossier: Dossier, event: str) -> int:
     """Tell the lead reviewers that a dossier has its reviews, or lost a reviewer."""
-    if event not in ("reviews_complete", "recused"):
+    if event not in ("reviews_complete", "recused", "claimed"):
         raise ValueError(f"Unknown event {event!r}")
     context = {"reference": dossier.reference}
 
@@ -175,6 +179,16 @@ def email_lead_reviewers(dossier: Dossier, event: str) -> int:
             body = (
                 _("Dossier %(reference)s has the reviews it needs and awaits a decision.") % context
             )
+        elif event == "claimed":
+            reviewers = ", ".join(
+                a.reviewer.get_full_name()
+                for a in dossier.assignments.active().select_related("reviewer")
+            )
+            subject = _("A reviewer took dossier %(reference)s from triage") % context
+            body = _(
+                "A reviewer took dossier %(reference)s from triage. Its reviewers now: "
+                "%(reviewers)s."
+            ) % {**context, "reviewers": reviewers}
         else:
             subject = _("A reviewer recused from dossier %(reference)s") % context
             body = _("A reviewer recused from dossier %(reference)s: assign another.") % context

@@ -6,6 +6,8 @@ Package.objects.visible_to(user), so a lead of an organisation that filed one of
 dossiers gets a 404 on each of its pages, actions and downloads.
 """
 
+from functools import cached_property
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,7 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from portal import audit
+from portal import audit, health
 from portal.storage import download_response
 from submissions.models import Regime
 from submissions.services import TransitionNotAllowed
@@ -110,6 +112,9 @@ class LeadOnly:
         return False
 
 
+BRIEFS_QUEUE = "briefs"  # where reviews.tasks.render_brief runs (CELERY_TASK_ROUTES)
+
+
 class BriefVersionInline(LeadOnly, admin.TabularInline):
     model = BriefVersion
     extra = 0
@@ -130,8 +135,18 @@ class BriefVersionInline(LeadOnly, admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    @cached_property
+    def briefs_worker_missing(self) -> bool:
+        """Whether no live worker consumes the briefs queue (asked once per page)."""
+        return BRIEFS_QUEUE in health.queues_without_consumer()
+
     @admin.display(description=_("files"))
     def files(self, version: BriefVersion):
+        if version.status == BriefVersion.Status.QUEUED and self.briefs_worker_missing:
+            return _(
+                "Waiting: no worker consumes the briefs queue, so this brief will not render "
+                "until one starts (see /healthz)."
+            )
         if version.status != BriefVersion.Status.DONE:
             return version.error or "—"
         links = [

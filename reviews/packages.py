@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile, File
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from pypdf import PdfReader
@@ -30,8 +30,16 @@ from submissions import services as dossier_services
 from submissions.models import ChecklistAnswer, Dossier, Evidence, Incident, Regime, Subject
 from submissions.services import record_evidence_scan
 
-from . import briefs, profiles, signing, tasks
-from .models import BriefText, BriefVersion, Delivery, Package, Person, RecipientKey
+from . import briefs, profiles, querysets, signing, tasks
+from .models import (
+    BriefText,
+    BriefVersion,
+    Delivery,
+    Package,
+    Person,
+    RecipientKey,
+    RegimeDecision,
+)
 from .querysets import dossiers_for_review
 
 
@@ -110,6 +118,17 @@ def check_contents(regime: Regime, persons: list[Person], dossiers: list[Dossier
         raise ValidationError(
             _("These dossiers were not filed for %(regime)s: %(refs)s."),
             params={"regime": regime.key, "refs": ", ".join(other_regime)},
+        )
+    approved_here = set(
+        querysets.approved_for(
+            regime, Dossier.objects.filter(pk__in=[d.pk for d in dossiers])
+        ).values_list("pk", flat=True)
+    )
+    refused_here = [d.reference for d in dossiers if d.pk not in approved_here]
+    if refused_here:
+        raise ValidationError(
+            _("These dossiers were not approved for %(regime)s: %(refs)s."),
+            params={"regime": regime.key, "refs": ", ".join(refused_here)},
         )
     linked = set(
         Person.objects.filter(
@@ -691,10 +710,17 @@ def package_warnings(package: Package, *, by: User) -> list[str]:
 
 
 def proposable_regimes(dossier: Dossier):
-    """The regimes an approved dossier may be proposed to: filed for, and in force."""
+    """The regimes a dossier may be proposed to: filed for, in force and approved for."""
     if dossier.status not in (Dossier.Status.APPROVED, Dossier.Status.PACKAGED):
         return Regime.objects.none()
-    return dossier.target_regimes.filter(status=Regime.Status.ACTIVE).order_by("position")
+    approved_here = RegimeDecision.objects.filter(
+        decision__dossier=dossier, regime=OuterRef("pk"), outcome="approved"
+    )
+    return (
+        dossier.target_regimes.filter(status=Regime.Status.ACTIVE)
+        .filter(Exists(approved_here))
+        .order_by("position")
+    )
 
 
 def draft_packages_for(regime: Regime, *, by: User):

@@ -4,7 +4,8 @@ Reads of the review site. Every dossier a reviewer sees comes from Dossier.objec
 """
 
 from django.db import models
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 # Where a dossier waits for reviewers; approved, rejected, packaged and withdrawn are done.
@@ -21,6 +22,43 @@ def dossiers_for_review(user):
     from submissions.models import Dossier
 
     return Dossier.objects.visible_to(user, through="review")
+
+
+def dossiers_for_triage(user, *, needed: int):
+    """
+    Return the dossiers `user` may claim from triage: open dossiers with fewer active
+    reviewers than a decision needs (`needed`), which the user is not assigned to, has not
+    recused from, and whose organisation they do not belong to (a conflict of interest).
+
+    Triage shows only what a reviewer needs to choose (title, governments, categories), never
+    exhibits, sources or witnesses: claiming is what opens the dossier through
+    `dossiers_for_review`.
+    """
+    from portal.models import Membership
+    from submissions.models import Dossier
+
+    from .models import Assignment
+
+    if not user.is_authenticated or not user.is_reviewer:
+        return Dossier.objects.none()
+    active_count = (
+        Assignment.objects.active()
+        .filter(dossier=OuterRef("pk"))
+        .order_by()
+        .values("dossier")
+        .annotate(n=models.Count("pk"))
+        .values("n")
+    )
+    member = Membership.objects.filter(organisation=OuterRef("organisation"), user=user)
+    own = Assignment.objects.filter(dossier=OuterRef("pk"), reviewer=user)  # recused ones too
+    return (
+        Dossier.objects.filter(status__in=OPEN_STATUSES)
+        .filter(~Exists(member), ~Exists(own))
+        .annotate(
+            active_reviewers=Coalesce(Subquery(active_count, output_field=models.IntegerField()), 0)
+        )
+        .filter(active_reviewers__lt=needed)
+    )
 
 
 class PackageQuerySet(models.QuerySet):
@@ -79,6 +117,23 @@ class PersonQuerySet(models.QuerySet):
         if not user.is_authenticated or not user.is_reviewer:
             return self.none()
         return self
+
+
+def approved_for(regime, dossiers=None):
+    """
+    Return the dossiers (of `dossiers`, by default all) approved for `regime`: decided
+    approved or packaged, and approved for this regime by its RegimeDecision. A dossier
+    approved for Canada but rejected for the EU never goes into an EU package.
+    """
+    from submissions.models import Dossier
+
+    from .models import RegimeDecision
+
+    approved_here = RegimeDecision.objects.filter(
+        decision__dossier=OuterRef("pk"), regime=regime, outcome="approved"
+    )
+    dossiers = Dossier.objects.all() if dossiers is None else dossiers
+    return dossiers.filter(status__in=("approved", "packaged")).filter(Exists(approved_here))
 
 
 # What a government brief may say from the NGO's checklist answers.

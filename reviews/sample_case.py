@@ -125,6 +125,11 @@ def _review_and_approve(dossier, lead, reviewers, *, disputed: set[str] = frozen
             for answer in dossier.answers.select_related("criterion")
         ],
     )
+    for answer in dossier.answers.filter(criterion__code__in=disputed):
+        # the lead settles each dispute: the claim stays out of every brief
+        review.resolve_verification(
+            answer, by=lead, status="insufficient", note="Not shown by the exhibits."
+        )
     from reviews import rubric
 
     for reviewer in reviewers:

@@ -12,12 +12,21 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import audit
 from portal.models import Membership, User
-from submissions.models import ChecklistAnswer, Dossier, Evidence, Source, Subject
+from submissions.models import (
+    ChecklistAnswer,
+    Dossier,
+    Evidence,
+    Level,
+    RegimeCriterion,
+    Source,
+    Subject,
+)
 from submissions.services import TransitionNotAllowed, transition
 
 from . import canonical, rubric, tasks
@@ -28,12 +37,14 @@ from .models import (
     MatchDecision,
     Person,
     Recommendation,
+    RegimeDecision,
     Review,
+    ReviewerVerification,
     RubricScore,
     SubjectLink,
     Verification,
 )
-from .querysets import OPEN_STATUSES, dossiers_for_review
+from .querysets import OPEN_STATUSES, dossiers_for_review, dossiers_for_triage
 
 S = Dossier.Status
 
@@ -150,6 +161,53 @@ def assign_reviewer(dossier: Dossier, reviewer: User, *, by: User, due_at=None) 
     return assignment
 
 
+def triage_queue(user: User):
+    """The dossiers `user` may claim (querysets.dossiers_for_triage), oldest first."""
+    return dossiers_for_triage(user, needed=reviews_required()).order_by("submitted_at", "pk")
+
+
+@transaction.atomic
+def claim_dossier(dossier: Dossier, *, by: User) -> Assignment:
+    """
+    Take a dossier from triage: `by` becomes one of its reviewers, and the lead reviewers are
+    emailed. Refused to a member of the submitting organisation, to a reviewer who recused
+    from it, and once the dossier has all the reviewers a decision needs.
+    """
+    if by is None or not by.is_authenticated or not by.is_reviewer:
+        raise PermissionDenied
+    # Lock the dossier row first: two reviewers claiming the last place queue here.
+    locked = Dossier.objects.select_for_update().filter(pk=dossier.pk).first()
+    if locked is None:
+        raise PermissionDenied
+    if is_conflicted(by, locked):
+        raise ValidationError(
+            _("You belong to the organisation that filed this dossier: a conflict of interest."),
+            code="conflict_of_interest",
+        )
+    existing = Assignment.objects.filter(dossier=locked, reviewer=by).first()
+    if existing is not None:
+        if existing.recused_at is not None:
+            raise ValidationError(_("You recused from this dossier."), code="recused")
+        raise ValidationError(_("You already review this dossier."), code="already_assigned")
+    if not triage_queue(by).filter(pk=locked.pk).exists():
+        raise ValidationError(
+            _("This dossier has all the reviewers it needs, or is no longer open."),
+            code="not_in_triage",
+        )
+    due_at = timezone.now() + timedelta(days=review_due_days())
+    assignment = Assignment.objects.create(
+        dossier=locked, reviewer=by, assigned_by=by, due_at=due_at
+    )
+    audit.record(
+        actor=by,
+        action="assignment.claimed",
+        target=locked,
+        data={"assignment": assignment.pk, "reviewer": by.pk, "due_at": due_at},
+    )
+    tasks.notify_lead_reviewers.delay_on_commit(locked.pk, "claimed")
+    return assignment
+
+
 @transaction.atomic
 def recuse(dossier: Dossier, *, by: User, reason: str) -> Assignment:
     """Step back from an assigned dossier, with a reason; lead reviewers are told."""
@@ -220,16 +278,52 @@ def request_information(dossier: Dossier, *, by: User, question: str) -> Informa
     return request
 
 
-@transaction.atomic(durable=True)
-def decide_dossier(dossier: Dossier, *, by: User, outcome: str, reason: str) -> Decision:
+def open_disputes(dossier: Dossier) -> dict[int, list[ChecklistAnswer]]:
     """
-    Approve or reject a dossier in review (lead reviewers only), with the reason the
-    organisation receives. Needs `REVIEWS_REQUIRED_FOR_DECISION` submitted, independent
-    reviews from reviewers who have not recused.
+    Return, per regime id, the dossier's answers to that regime's *blocking* items whose
+    settled verification is disputed and not yet resolved by a lead reviewer: each stops the
+    dossier's approval for that regime.
+    """
+    blocking = RegimeCriterion.objects.filter(
+        regime=OuterRef("regime"), criterion=OuterRef("criterion"), level=Level.BLOCKING
+    )
+    answers = (
+        ChecklistAnswer.objects.filter(
+            dossier=dossier,
+            verification__status=Verification.Status.DISPUTED,
+            verification__resolved_at__isnull=True,
+        )
+        .filter(Exists(blocking))
+        .select_related("criterion")
+        .order_by("regime_id", "criterion__position")
+    )
+    found: dict[int, list[ChecklistAnswer]] = {}
+    for answer in answers:
+        found.setdefault(answer.regime_id, []).append(answer)
+    return found
+
+
+@transaction.atomic(durable=True)
+def decide_dossier(
+    dossier: Dossier,
+    *,
+    by: User,
+    reason: str,
+    outcome: str = "",
+    regimes: Mapping[int, Mapping] | None = None,
+) -> Decision:
+    """
+    Decide a dossier in review (lead reviewers only), government by government.
+
+    `regimes` maps each target regime's id to {"outcome": "approved"|"rejected", "reason"}:
+    every target regime needs an outcome, and a rejection its reason. Without `regimes`,
+    `outcome` applies to every target regime (and `reason` to each rejection). `reason` is
+    the general reason the organisation receives. Needs `REVIEWS_REQUIRED_FOR_DECISION`
+    submitted, independent reviews from reviewers who have not recused; a regime cannot be
+    approved while one of its blocking items is disputed (open_disputes). The dossier becomes
+    approved when at least one regime is approved, else rejected.
     """
     _require_lead(by)
-    if outcome not in Decision.Outcome.values:
-        raise ValidationError(_("Choose approve or reject."), code="invalid_outcome")
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(
@@ -238,7 +332,53 @@ def decide_dossier(dossier: Dossier, *, by: User, outcome: str, reason: str) -> 
         )
     dossier = _lock(dossier, by=by)
     if dossier.status != S.IN_REVIEW:
-        raise TransitionNotAllowed(f"{dossier.status} → {outcome}")
+        raise TransitionNotAllowed(f"{dossier.status} → {outcome or 'decision'}")
+    targets = {regime.pk: regime for regime in dossier.target_regimes.all()}
+    if regimes is None:
+        if outcome not in Decision.Outcome.values:
+            raise ValidationError(_("Choose approve or reject."), code="invalid_outcome")
+        regimes = {pk: {"outcome": outcome, "reason": reason} for pk in targets}
+    outcomes: dict[int, tuple[str, str]] = {}
+    for pk, item in regimes.items():
+        if pk not in targets:
+            raise PermissionDenied
+        chosen = item.get("outcome")
+        if chosen not in Decision.Outcome.values:
+            continue
+        outcomes[pk] = (chosen, (item.get("reason") or "").strip())
+    missing = [targets[pk].key for pk in targets if pk not in outcomes]
+    if missing:
+        raise ValidationError(
+            _("Approve or reject the dossier for each government: %(regimes)s."),
+            code="invalid_outcome",
+            params={"regimes": ", ".join(missing)},
+        )
+    unexplained = [
+        targets[pk].key
+        for pk, (chosen, why) in outcomes.items()
+        if chosen == "rejected" and not why
+    ]
+    if unexplained:
+        raise ValidationError(
+            _("Give the reason for each rejection: %(regimes)s."),
+            code="reason_required",
+            params={"regimes": ", ".join(unexplained)},
+        )
+    disputes = open_disputes(dossier)
+    blocked = [
+        targets[pk].key
+        for pk, (chosen, _why) in outcomes.items()
+        if chosen == "approved" and disputes.get(pk)
+    ]
+    if blocked:
+        raise ValidationError(
+            _(
+                "A blocking checklist item is disputed for %(regimes)s: a lead reviewer resolves "
+                "it before the dossier can be approved there."
+            ),
+            code="disputed",
+            params={"regimes": ", ".join(blocked)},
+        )
     counted = list(Review.objects.counted().filter(dossier=dossier))
     if len(counted) < reviews_required():
         raise ValidationError(
@@ -246,33 +386,79 @@ def decide_dossier(dossier: Dossier, *, by: User, outcome: str, reason: str) -> 
             code="too_few_reviews",
             params={"required": reviews_required(), "count": len(counted)},
         )
+    overall = (
+        Decision.Outcome.APPROVED
+        if any(chosen == "approved" for chosen, _why in outcomes.values())
+        else Decision.Outcome.REJECTED
+    )
     decision = Decision.objects.create(
-        dossier=dossier, outcome=outcome, reason=reason, decided_by=by
+        dossier=dossier, outcome=overall, reason=reason, decided_by=by
     )
     decision.reviews.set(counted)
+    RegimeDecision.objects.bulk_create(
+        RegimeDecision(decision=decision, regime_id=pk, outcome=chosen, reason=why)
+        for pk, (chosen, why) in outcomes.items()
+    )
     transition(
         dossier,
-        outcome,
+        overall,
         by=by,
-        data={"decision": decision.pk, "reviews": [r.pk for r in counted]},
+        data={
+            "decision": decision.pk,
+            "reviews": [r.pk for r in counted],
+            "regimes": {targets[pk].key: chosen for pk, (chosen, _why) in outcomes.items()},
+        },
     )
     _save_status(dossier)
-    tasks.notify_organisation.delay_on_commit(dossier.pk, outcome)
+    tasks.notify_organisation.delay_on_commit(dossier.pk, overall)
     return decision
 
 
-# Verification
+# Verification: each reviewer's own check, and the settled status derived from them
+
+
+def _settle(answer: ChecklistAnswer, *, by: User) -> tuple[str, str]:
+    """
+    Bring the answer's settled Verification in line with its reviewers' checks; return the
+    status (before, after). Reviewers who agree settle it; reviewers who disagree make it
+    disputed. A lead reviewer's resolution stands until the lead changes it.
+    """
+    current = Verification.objects.select_for_update().filter(answer=answer).first()
+    before = current.status if current else ""
+    if current is not None and current.is_resolved:
+        return before, before
+    recused = Assignment.objects.filter(
+        dossier_id=answer.dossier_id, recused_at__isnull=False
+    ).values("reviewer")
+    checks = list(ReviewerVerification.objects.filter(answer=answer).exclude(reviewer__in=recused))
+    if not checks:
+        return before, before
+    statuses = sorted({check.status for check in checks})
+    if len(statuses) == 1:
+        status = statuses[0]
+        note = " / ".join(dict.fromkeys(c.note for c in checks if c.note))
+    else:
+        status = Verification.Status.DISPUTED
+        labels = ", ".join(str(Verification.Status(s).label) for s in statuses)
+        note = _("Reviewers disagree (%(statuses)s).") % {"statuses": labels}
+    if current is not None and (current.status, current.note) == (status, note):
+        return before, before
+    Verification.objects.update_or_create(
+        answer=answer, defaults={"status": status, "note": note, "verified_by": by}
+    )
+    return before, status
 
 
 @transaction.atomic
 def verify_answers(
     dossier: Dossier, *, by: User, verifications: Iterable[Mapping]
-) -> list[Verification]:
+) -> list[ReviewerVerification]:
     """
-    Record checks of the NGO's checklist claims: dicts of answer, status and note.
+    Record `by`'s own checks of the NGO's checklist claims: dicts of answer, status and note.
 
-    A dict with an empty status leaves that answer as it is. Each change is audited with the
-    status before and after.
+    A dict with an empty status leaves that answer as it is. Each reviewer's check is kept
+    apart (another reviewer's never overwrites it); the answer's settled Verification then
+    follows (_settle). Each change is audited with the statuses before and after.
     """
     dossier = _lock(dossier, by=by)
     _require_assigned_or_lead(dossier, by)
@@ -284,7 +470,11 @@ def verify_answers(
         a.pk: a
         for a in ChecklistAnswer.objects.filter(
             dossier=dossier, pk__in=[v["answer"].pk for v in wanted]
-        ).select_related("verification")
+        )
+    }
+    own = {
+        check.answer_id: check
+        for check in ReviewerVerification.objects.filter(answer__in=answers.values(), reviewer=by)
     }
     saved, changes = [], {}
     for item in wanted:
@@ -294,20 +484,65 @@ def verify_answers(
         if item["status"] not in Verification.Status.values:
             raise ValidationError(_("Choose verified, disputed or insufficient."))
         note = (item.get("note") or "").strip()
-        current = getattr(answer, "verification", None)
+        current = own.get(answer.pk)
         if current is not None and (current.status, current.note) == (item["status"], note):
             continue
-        before = current.status if current else ""
-        verification, _created = Verification.objects.update_or_create(
-            answer=answer, defaults={"status": item["status"], "note": note, "verified_by": by}
+        check, _created = ReviewerVerification.objects.update_or_create(
+            answer=answer, reviewer=by, defaults={"status": item["status"], "note": note}
         )
-        changes[str(answer.pk)] = {"from": before, "to": item["status"]}
-        saved.append(verification)
+        settled_before, settled_after = _settle(answer, by=by)
+        changes[str(answer.pk)] = {
+            "from": current.status if current else "",
+            "to": item["status"],
+            "settled_from": settled_before,
+            "settled_to": settled_after,
+        }
+        saved.append(check)
     if changes:
         audit.record(
             actor=by, action="checklist.verified", target=dossier, data={"answers": changes}
         )
     return saved
+
+
+RESOLUTIONS = (Verification.Status.VERIFIED, Verification.Status.INSUFFICIENT)
+
+
+@transaction.atomic
+def resolve_verification(
+    answer: ChecklistAnswer, *, by: User, status: str, note: str = ""
+) -> Verification:
+    """
+    Settle a disputed checklist claim (lead reviewers only): verified or insufficient, with a
+    note. The reviewers' own checks stay as they were; the resolution stands over them.
+    """
+    _require_lead(by)
+    dossier = _lock(answer.dossier, by=by)
+    _require_status(
+        dossier, WORKING_STATUSES, _("Start the review before verifying the checklist.")
+    )
+    if status not in RESOLUTIONS:
+        raise ValidationError(_("Resolve as verified or insufficient."), code="invalid_status")
+    current = (
+        Verification.objects.select_for_update()
+        .filter(answer_id=answer.pk, answer__dossier=dossier)
+        .first()
+    )
+    if current is None or current.status != Verification.Status.DISPUTED:
+        raise ValidationError(_("Only a disputed item needs resolving."), code="not_disputed")
+    current.status = status
+    current.note = (note or "").strip()
+    current.verified_by = by
+    current.resolved_by = by
+    current.resolved_at = timezone.now()
+    current.save()
+    audit.record(
+        actor=by,
+        action="checklist.resolved",
+        target=dossier,
+        data={"answer": answer.pk, "from": Verification.Status.DISPUTED, "to": status},
+    )
+    return current
 
 
 # Reviews

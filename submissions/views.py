@@ -211,8 +211,13 @@ def dossier_basics(request: HttpRequest, reference: str) -> HttpResponse:
 def dossier_detail(request: HttpRequest, reference: str) -> HttpResponse:
     """Everything filed, for review before submitting, or read-only once submitted."""
     dossier = _dossier(request, reference, "decision")  # joined: no query of its own
+    decision = getattr(dossier, "decision", None)
     context = {
-        "decision": getattr(dossier, "decision", None),
+        "decision": decision,
+        # The outcome per government: one query, and only when there is a decision.
+        "per_government": (
+            list(decision.regimes.select_related("regime")) if decision is not None else []
+        ),
         "subjects": dossier.subjects.prefetch_related("documents", "positions", "links"),
         "incidents": dossier.incidents.select_related("category").prefetch_related(
             "involvements__subject", "involvements__role"
@@ -510,6 +515,8 @@ def source_edit(request: HttpRequest, reference: str, pk: int | None = None) -> 
                 _("Source %(reference)s saved. Identity and contact details are encrypted.")
                 % {"reference": saved.reference},
             )
+            if request.GET.get("then") == "evidence":  # added from the evidence step: go back
+                return redirect("submissions:evidence-list", dossier.reference)
             return redirect("submissions:source-list", dossier.reference)
     return _step(
         request,

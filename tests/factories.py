@@ -218,3 +218,22 @@ def answer_all_blocking(dossier, by):
             for criterion, regime in criteria.values()
         ],
     )
+
+
+def approve_without_review(dossier, by):
+    """
+    Mark a dossier approved for every government it was filed for, as a lead's decision
+    would (Decision and one RegimeDecision per target), without walking the review.
+    """
+    from reviews.models import Decision, RegimeDecision
+
+    Dossier.objects.filter(pk=dossier.pk).update(status=Dossier.Status.APPROVED)
+    decision, _created = Decision.objects.update_or_create(
+        dossier=dossier, defaults={"outcome": "approved", "reason": "Approved.", "decided_by": by}
+    )
+    for regime in dossier.target_regimes.all():
+        RegimeDecision.objects.update_or_create(
+            decision=decision, regime=regime, defaults={"outcome": "approved"}
+        )
+    dossier.refresh_from_db()
+    return dossier

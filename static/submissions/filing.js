@@ -64,6 +64,28 @@
     });
   }
 
+  // After uploads, the exhibit list (and the meter beside it) is read again from the page
+  // itself, so that the new exhibits show without a reload.
+  function refreshExhibits() {
+    var current = document.querySelector("[data-exhibit-list]");
+    if (!current || !window.fetch || !window.DOMParser) return Promise.reject(new Error("no list"));
+    return fetch(window.location.pathname, {
+      credentials: "same-origin",
+      headers: { Accept: "text/html" },
+    }).then(function (response) {
+      if (!response.ok) throw new Error(String(response.status));
+      return response.text();
+    }).then(function (html) {
+      var page = new DOMParser().parseFromString(html, "text/html");
+      var fresh = page.querySelector("[data-exhibit-list]");
+      if (!fresh) throw new Error("no list in the page");
+      current.replaceWith(document.adoptNode(fresh));
+      var meter = document.querySelector("[data-meter]");
+      var freshMeter = page.querySelector("[data-meter]");
+      if (meter && freshMeter) meter.replaceWith(document.adoptNode(freshMeter));
+    });
+  }
+
   document.querySelectorAll("form[data-upload]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
       var input = form.querySelector("input[type=file]");
@@ -80,21 +102,26 @@
         return previous.then(function () { return uploadOne(form, file, list); });
       }, Promise.resolve()).then(function () {
         button.disabled = false;
-        var done = document.createElement("a");
-        done.href = window.location.pathname;
-        done.className = "btn btn-outline-secondary btn-sm";
-        done.textContent = say("showExhibits");
-        area.appendChild(done);
         input.value = "";
+        return refreshExhibits().catch(function () {
+          // The list could not be fetched: offer a plain reload instead.
+          var done = document.createElement("a");
+          done.href = window.location.pathname;
+          done.className = "btn btn-outline-secondary btn-sm";
+          done.textContent = say("showExhibits");
+          area.appendChild(done);
+        });
       });
     });
   });
 
   // Confirm destructive actions.
-  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
-    form.addEventListener("submit", function (event) {
-      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-    });
+  // Delegated, so that it holds for forms in a refreshed exhibit list too.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches && form.matches("form[data-confirm]") && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
   });
 
   // Typed text survives a lost session or a closed page: a copy stays in this tab's

@@ -121,7 +121,11 @@ def upload(page: Page, reference: str, files: list[dict]) -> None:
     page.locator("form[data-upload] button[type=submit]").first.click()
     progress = page.locator("[data-upload-progress]").first
     expect(progress.locator("progress")).to_have_count(len(files))
-    expect(progress.get_by_role("link")).to_be_visible(timeout=60_000)
+    # The list shows the new exhibits without a reload.
+    exhibits = page.locator("[data-exhibit-list] tbody tr")
+    expect(exhibits).to_have_count(len(files), timeout=60_000)
+    for file in files:
+        expect(page.locator("[data-exhibit-list]")).to_contain_text(file["name"])
 
 
 def grade_and_link_exhibits(page: Page, reference: str) -> None:

@@ -137,23 +137,42 @@ def _score(page, summary: str) -> None:
     expect(page.locator("ul.messagelist .success, .messagelist .success").first).to_be_visible()
 
 
+def _claim_from_triage(page, shots=None) -> None:
+    """Find the new dossier under "To triage" from the queue, and take it to review."""
+    page.goto("/admin/submissions/dossier/")
+    page.locator("a.rv-triage-link").click()
+    row = page.locator("#triage tbody tr").filter(has_text=journey["reference"])
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(TITLE)
+    expect(row).to_contain_text("GB-HR")
+    if shots:
+        shots(page, "triage")
+    with page.expect_navigation():
+        row.get_by_role("button").click()
+    expect(page.locator("#rv-summary-title")).to_contain_text(journey["reference"])
+    journey["admin_url"] = page.url.split("?")[0]
+
+
 def test_2_reviewers_score_and_the_lead_approves(new_page, portal, shots):
     assert journey.get("reference"), "journey 1 must file the dossier first"
+    # The first reviewer finds the new dossier in triage and takes it: no lead assigns first.
+    rita = new_page()
+    sign_in(rita, portal, REVIEWER, second_factor=True)
+    _claim_from_triage(rita, shots)
+    _open_in_queue(rita, shots)
+
+    # A second, independent reviewer takes it too: the dossier then leaves triage.
+    rafael = new_page()
+    sign_in(rafael, portal, REVIEWER_2, second_factor=True)
+    _claim_from_triage(rafael)
+
     lead = new_page()
     sign_in(lead, portal, LEAD, second_factor=True)
-    _open_in_queue(lead, shots)
-    for reviewer in (REVIEWER, REVIEWER_2):
-        choices = lead.locator("#assignments select[name=reviewer] option")
-        value = choices.filter(has_text=reviewer).first.get_attribute("value")
-        lead.locator("#assignments select[name=reviewer]").select_option(value)
-        with lead.expect_navigation():
-            lead.locator("#assignments").get_by_role("button", name="Assign").click()
+    _open_in_queue(lead)
     expect(lead.locator("#assignments tbody tr")).to_have_count(2)
 
     # The first reviewer starts the review, verifies the checklist and scores.
-    rita = new_page()
-    sign_in(rita, portal, REVIEWER, second_factor=True)
-    _open_in_queue(rita)
+    rita.goto(journey["admin_url"])
     with rita.expect_navigation():
         rita.get_by_role("button", name="Start the review").click()
     for select in rita.locator("#checklist select[name^='status-']").all():
@@ -165,9 +184,7 @@ def test_2_reviewers_score_and_the_lead_approves(new_page, portal, shots):
     _score(rita, "Credible, well documented; meets the UK standard.")
     shots(rita, "scored")
 
-    # A second, independent reviewer.
-    rafael = new_page()
-    sign_in(rafael, portal, REVIEWER_2, second_factor=True)
+    # The second reviewer scores independently.
     _open_in_queue(rafael)
     _score(rafael, "Agree: approve.")
 

@@ -125,3 +125,67 @@ def test_private_storage_has_no_public_url(settings):
 
     with pytest.raises(NotImplementedError):
         default_storage.url("evidence/anything.pdf")
+
+
+class _Inspect:
+    """Celery's inspect, answering as the given workers would."""
+
+    def __init__(self, replies):
+        self.replies = replies
+
+    def active_queues(self):
+        return self.replies
+
+
+def _workers(monkeypatch, replies):
+    monkeypatch.setattr(
+        health.app.control, "inspect", lambda timeout=None: _Inspect(replies), raising=False
+    )
+
+
+def test_healthz_is_503_naming_a_queue_that_no_worker_consumes(client, db, settings, monkeypatch):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    _workers(
+        monkeypatch,
+        {"default@a": [{"name": "default"}, {"name": "evidence"}, {"name": "designations"}]},
+    )
+
+    response = client.get(reverse("healthz"))
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failing"] == ["queue:briefs"]
+    assert body["checks"]["queue:default"] == "ok"
+    assert body["checks"]["queue:briefs"] == "error"
+
+
+def test_healthz_is_200_when_every_queue_has_a_live_worker(client, db, settings, monkeypatch):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    queues = [{"name": name} for name in health.expected_queues()]
+    _workers(monkeypatch, {"one@a": queues[:2], "two@b": queues[2:]})
+
+    response = client.get(reverse("healthz"))
+
+    assert response.status_code == 200
+    assert all(response.json()["checks"][f"queue:{q['name']}"] == "ok" for q in queues)
+
+
+def test_healthz_names_every_queue_when_no_worker_answers(client, db, settings, monkeypatch):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    _workers(monkeypatch, None)  # inspect's answer when nobody replies in time
+
+    response = client.get(reverse("healthz"))
+
+    assert response.status_code == 503
+    assert response.json()["failing"] == [f"queue:{q}" for q in health.expected_queues()]
+
+
+def test_healthz_asks_the_real_broker_and_finds_no_worker(client, db, settings):
+    """No mock: the broadcast goes out through the configured broker, and no worker runs."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.HEALTHZ_WORKER_TIMEOUT = 0.3
+
+    response = client.get(reverse("healthz"))
+
+    assert response.status_code == 503
+    assert "queue:briefs" in response.json()["failing"]

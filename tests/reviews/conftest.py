@@ -8,7 +8,7 @@ from portal import services as portal_services
 from reviews import packages, services
 from reviews.models import Person, SubjectLink
 from submissions import services as submission_services
-from submissions.models import Dossier, Regime
+from submissions.models import Regime
 from submissions.uploads import uploaded_from_bytes
 from tests.conftest import with_authenticator
 from tests.factories import (
@@ -17,6 +17,7 @@ from tests.factories import (
     SubjectFactory,
     UserFactory,
     answer_all_blocking,
+    approve_without_review,
     make_ready_to_submit,
 )
 from tests.submissions.test_evidence import PDF, jpeg_bytes
@@ -116,7 +117,7 @@ def approved(alice, org_a, lena):
         ),
     ]  # fmt: skip
     answer_all_blocking(dossier, alice)
-    Dossier.objects.filter(pk=dossier.pk).update(status="approved")
+    approve_without_review(dossier, lena)
     dossier.refresh_from_db()
     persons = []
     for subject in (volkov, wang):

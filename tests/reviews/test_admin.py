@@ -150,12 +150,19 @@ def test_the_queue_filters(client, in_review, lena, params, shown):
     assert (in_review.reference in response.content.decode()) is shown
 
 
+def _all_columns(client):
+    """Ask for every column of the queue (the default shows what fits at 1280 px)."""
+    client.post(reverse("admin:submissions_dossier_columns"), {"columns": "all"})
+
+
 def test_the_queue_shows_scores_only_to_those_who_may_see_them(client, in_review, rita, rob, lena):
     submit_review(in_review, rob, score=2)
 
     client.force_login(rita)
+    _all_columns(client)
     assert "hidden until your review is in" in client.get(QUEUE).content.decode()
     client.force_login(lena)
+    _all_columns(client)
     page = client.get(QUEUE).content.decode()
     assert "hidden until" not in page and ">2.0<" in page
 
@@ -205,8 +212,9 @@ def test_the_queue_takes_a_bounded_number_of_queries(
     # regimes, checklist, criteria, subject kinds, web evidence, answers); the action form's
     # reviewers; permissions (user, group). The checklist's facts add one query per kind of
     # row (dossiers, subjects, documents, posts, links, incidents, roles, exhibits and their
-    # incidents, sources, consents, coverage). A query per row would add 50.
-    with django_assert_max_num_queries(37):
+    # incidents, sources, consents, coverage). One counts the dossiers waiting in triage (the
+    # link above the queue). A query per row would add 50.
+    with django_assert_max_num_queries(38):
         response = client.get(QUEUE)
     assert response.status_code == 200
     assert response.context["cl"].result_count == rows
@@ -281,8 +289,9 @@ def test_the_dossier_page_takes_a_bounded_number_of_queries(
     # consents; answers (regime, criterion, verification joined), their exhibits; completeness
     # (7); assignments; reviews, scores; questions, messages; the audit history; the session
     # save (3). A lead's page adds the reviewer choices. The checklist's facts add one query
-    # per kind of row (see the queue). A query per row would add 50.
-    with django_assert_max_num_queries(45):
+    # per kind of row (see the queue); each reviewer's own checks and the decisions per
+    # government add one each. A query per row would add 50.
+    with django_assert_max_num_queries(47):
         response = client.get(change_url(in_review))
     assert response.status_code == 200
     page = response.content.decode()
@@ -361,7 +370,7 @@ def test_a_reviewer_and_a_lead_walk_the_whole_path(
     client.force_login(lena)
     response = client.post(
         url("decide", assigned.pk),
-        {"outcome": "approved", "reason": "Corroborated twice."},
+        {**_approve_all(assigned), "reason": "Corroborated twice."},
         follow=True,
     )
     assert "The decision is recorded" in response.content.decode(), [
@@ -371,12 +380,18 @@ def test_a_reviewer_and_a_lead_walk_the_whole_path(
     assert Dossier.objects.get(pk=assigned.pk).status == "approved"
 
 
+def _approve_all(dossier) -> dict:
+    return {f"outcome-{regime.pk}": "approved" for regime in dossier.target_regimes.all()}
+
+
 def test_a_reviewer_cannot_decide_through_the_admin(client, in_review, rita, rob):
     submit_review(in_review, rita)
     submit_review(in_review, rob)
     client.force_login(rita)
     response = client.post(
-        url("decide", in_review.pk), {"outcome": "approved", "reason": "Looks fine."}, follow=True
+        url("decide", in_review.pk),
+        {**_approve_all(in_review), "reason": "Looks fine."},
+        follow=True,
     )
     assert "Only a lead reviewer" in response.content.decode()
     assert not Decision.objects.exists()
@@ -565,3 +580,19 @@ def test_every_review_site_page_links_the_portals_own_icon(client, in_review, le
 def test_the_portals_pages_link_the_same_icon(client, alice):
     client.force_login(alice)
     assert '<link rel="icon" href="/static/portal/favicon.svg"' in client.get("/").text
+
+
+def test_the_queue_shows_what_fits_at_1280px_and_the_rest_on_demand(client, in_review, lena):
+    client.force_login(lena)
+    page = client.get(QUEUE).content.decode()
+    assert "column-average_score_column" not in page
+    assert "column-subjects_column" not in page
+    assert "column-regimes_column" in page and "column-title" in page
+
+    _all_columns(client)
+    page = client.get(QUEUE).content.decode()
+    assert "column-average_score_column" in page and "column-subjects_column" in page
+    assert "Fewer columns" in page
+
+    client.post(reverse("admin:submissions_dossier_columns"), {"columns": "short"})
+    assert "column-subjects_column" not in client.get(QUEUE).content.decode()

@@ -188,3 +188,24 @@ def test_a_lead_of_the_submitting_organisation_cannot_mark_ready_or_record_a_res
             draft, by=lara, response="acknowledged", response_on=date(2026, 11, 21)
         )
     assert Package.objects.get(pk=draft.pk).status == "delivered"
+
+
+def test_a_brief_waiting_with_no_worker_says_so_on_its_page(
+    client, lena, package, settings, monkeypatch
+):
+    from portal import health
+    from reviews import packages
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    monkeypatch.setattr(packages.tasks.render_brief, "delay_on_commit", lambda *a, **k: None)
+    monkeypatch.setattr(health, "queues_without_consumer", lambda: ["briefs"])
+    version = packages.request_render(package, by=lena)
+    assert BriefVersion.objects.get(pk=version.pk).status == "queued"
+
+    client.force_login(lena)
+    page = client.get(reverse("admin:reviews_package_change", args=[package.pk])).content.decode()
+    assert "no worker consumes the briefs queue" in page
+
+    monkeypatch.setattr(health, "queues_without_consumer", lambda: [])
+    page = client.get(reverse("admin:reviews_package_change", args=[package.pk])).content.decode()
+    assert "no worker consumes the briefs queue" not in page

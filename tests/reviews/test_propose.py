@@ -13,7 +13,13 @@ from portal.models import AuditEvent
 from reviews import packages, services
 from reviews.models import Package, Person, SubjectLink
 from submissions.models import Dossier, Regime
-from tests.factories import DossierFactory, MembershipFactory, SubjectFactory, answer_all_blocking
+from tests.factories import (
+    DossierFactory,
+    MembershipFactory,
+    SubjectFactory,
+    answer_all_blocking,
+    approve_without_review,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +32,7 @@ def approved_dossier(org, author, *, regimes=("GB-HR",), **subject):
     )
     SubjectFactory(dossier=dossier, **subject)
     answer_all_blocking(dossier, author)
-    Dossier.objects.filter(pk=dossier.pk).update(status="approved")
+    approve_without_review(dossier, author)
     dossier.refresh_from_db()
     return dossier
 

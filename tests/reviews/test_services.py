@@ -180,8 +180,13 @@ def test_verification_records_each_status_and_audits_the_change(in_review, rita)
     assert Verification.objects.get(answer=answers[1]).status == "insufficient"
     events = AuditEvent.objects.filter(action="checklist.verified").order_by("sequence")
     assert [e.data["answers"][str(answers[1].pk)] for e in events] == [
-        {"from": "", "to": "disputed"},
-        {"from": "disputed", "to": "insufficient"},
+        {"from": "", "to": "disputed", "settled_from": "", "settled_to": "disputed"},
+        {
+            "from": "disputed",
+            "to": "insufficient",
+            "settled_from": "disputed",
+            "settled_to": "insufficient",
+        },
     ]
 
 

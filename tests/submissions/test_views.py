@@ -364,10 +364,11 @@ def test_the_decision_costs_no_query_of_its_own(client, alice, approved):
     Decision.objects.filter(dossier=approved).delete()
     with CaptureQueriesContext(connection) as without_decision:
         assert "Well corroborated" not in client.get(url).text
-    # Joined to the dossier's own query, whether there is a decision or not.
+    # Joined to the dossier's own query, whether there is a decision or not; the outcome per
+    # government (reviews.RegimeDecision) is one query more, only when there is a decision.
     for queries in (with_decision, without_decision):
         assert not [q for q in queries if 'FROM "reviews_decision"' in q["sql"]]
-    assert len(with_decision) == len(without_decision)
+    assert len(with_decision) == len(without_decision) + 1
 
 
 def test_null_characters_are_refused_with_a_message_not_a_server_error(client, alice, dossier):
@@ -397,3 +398,50 @@ def test_the_dashboard_pages_through_many_dossiers(client, alice, org_a, setting
     second = client.get(reverse("submissions:dossier-list") + "?page=2")
     assert first.text.count("<tr>") - 1 == views.DASHBOARD_PAGE_SIZE
     assert second.text.count("<tr>") - 1 == 3 and "Page 2 of 2" in second.text
+
+
+def test_the_evidence_step_offers_to_add_a_source_and_comes_back(client, alice, dossier):
+    """Step 4 asks for a source: it links to adding one (step 5), which returns to step 4."""
+    client.force_login(alice)
+    evidence_url = reverse("submissions:evidence-list", args=[dossier.reference])
+    add_url = reverse("submissions:source-create", args=[dossier.reference]) + "?then=evidence"
+
+    page = client.get(evidence_url).content.decode()
+    assert f'href="{add_url}"' in page
+    assert "there are none yet" in page
+    assert "data-exhibit-list" in page  # the list that uploads refresh in place
+
+    regime = dossier.target_regimes.get()
+    response = client.post(
+        add_url,
+        {
+            "kind": "witness",
+            "identity": "Olga Smirnova",
+            f"consent-{regime.pk}-given": "on",
+            f"consent-{regime.pk}-scope": "anonymous",
+            f"consent-{regime.pk}-given_on": "2026-01-05",
+            f"consent-{regime.pk}-method": "Signed form",
+        },
+    )
+    assert response.status_code == 302
+    assert response.url == evidence_url
+    source = Source.objects.get(dossier=dossier)
+    assert f">{source.pseudonym}<" in client.get(evidence_url).content.decode()
+
+
+def test_adding_a_source_goes_nowhere_else_than_the_evidence_step(client, alice, dossier):
+    client.force_login(alice)
+    regime = dossier.target_regimes.get()
+    response = client.post(
+        reverse("submissions:source-create", args=[dossier.reference])
+        + "?then=https://evil.example/",
+        {
+            "kind": "witness",
+            "identity": "Olga Smirnova",
+            f"consent-{regime.pk}-given": "on",
+            f"consent-{regime.pk}-scope": "anonymous",
+            f"consent-{regime.pk}-given_on": "2026-01-05",
+            f"consent-{regime.pk}-method": "Signed form",
+        },
+    )
+    assert response.url == reverse("submissions:source-list", args=[dossier.reference])

@@ -4,7 +4,6 @@ from django.core.management.base import BaseCommand, CommandError
 from intake.demo import seed_intake_demo
 from portal import services
 from portal.models import Membership, Organisation, User
-from reviews import demo as reviews_demo
 from submissions.demo import seed_demo_dossiers
 
 # Published on purpose: demo accounts only, and the command refuses outside development.
@@ -73,7 +72,7 @@ class Command(BaseCommand):
                 services.grant_review_role(user, lead=True, by=None)
 
         seed_intake_demo()  # the demo NGO takes reports through /report/
+        # The submitted demo dossier has no reviewer: the demo walk starts with a reviewer
+        # taking it from triage (README, "Reviewing in the review site").
         seed_demo_dossiers()
-        # Keep last: assigns the demo reviewers to the demo dossiers seeded above.
-        reviews_demo.seed()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready; password: {DEMO_PASSWORD}"))
