@@ -69,18 +69,26 @@ def protect(
     equations: Iterable[Equation],
     threshold: int,
     floors: Mapping[Key, int] | None = None,
+    *,
+    fixed: Mapping[Key, str] | None = None,
+    sensitive: set | None = None,
 ) -> dict:
     """
     Return the status of every cell: PUBLISHED, FEWER, WITHHELD or SUPPRESSED.
 
     `floors` are lower bounds the adversary knows without any figure (a row that exists holds
-    at least one dossier). Never returns a status in which `audit()` finds an exposed count.
+    at least one dossier; a negative floor widens a suppressed cell's range below zero).
+    `fixed` cells keep the status given (what an earlier snapshot published); `sensitive`
+    limits the small counts to protect (default: all). Never returns a status in which
+    `audit()` finds an exposed count.
     """
     floors = dict(floors or {})
+    fixed = dict(fixed or {})
     equations = [e for e in equations if all(k in values for k in e.keys)]
     # Zero is a count below the threshold too: shown as a plain 0, it would tell that the other
     # "fewer than" cells of its table are at least 1, and that can pin them down.
     status = {k: FEWER if v < threshold else PUBLISHED for k, v in values.items()}
+    status.update(fixed)
     # A witness stays valid as more cells are hidden or their markers widen (it moves hidden
     # cells only, within ranges that only grow), so a count once shown safe is not searched
     # again.
@@ -94,7 +102,7 @@ def protect(
             by_key[key].append(equation)
     # Each round hides a cell or widens a marker, and a cell can change at most twice.
     for _round in range(2 * len(values) + 1):
-        exposed = audit(values, equations, status, threshold, proven, floors, work)
+        exposed = audit(values, equations, status, threshold, proven, floors, work, sensitive)
         if not exposed:
             return status
         changed = False
@@ -103,15 +111,17 @@ def protect(
                 continue  # suppressed in this round already: audit again first
             attempts[key] += 1
             found = None
-            if attempts[key] <= MAX_COMPLEMENTS and status[key] == FEWER:
-                found = _cycle(key, values, equations, status, threshold, floors, work)
+            if attempts[key] <= MAX_COMPLEMENTS and status[key] == FEWER and key not in fixed:
+                found = _cycle(key, values, equations, status, threshold, floors, work, fixed)
                 if found is None:
-                    complement = _complement(key, values, by_key, status)
+                    complement = _complement(key, values, by_key, status, fixed)
                     found = None if complement is None else ({complement: WITHHELD}, {})
             if found is None:
-                found = _cycle(key, values, equations, status, threshold, floors, work, relax=True)
+                found = _cycle(
+                    key, values, equations, status, threshold, floors, work, fixed, relax=True
+                )
             if found is None:
-                found = dict.fromkeys(_escalate(key, by_key, status), SUPPRESSED), {}
+                found = dict.fromkeys(_escalate(key, by_key, status, fixed), SUPPRESSED), {}
             hide, witness = found
             status.update(hide)
             proven.update(witness)  # a witness once its cells are hidden
@@ -119,11 +129,72 @@ def protect(
             changed = changed or bool(hide) or bool(witness)
         if not changed:  # pragma: no cover - a fully suppressed set always has a witness
             break
-    return dict.fromkeys(values, SUPPRESSED)  # never a status known to be exposed
+    # never a status known to be exposed
+    return {k: fixed.get(k, SUPPRESSED) for k in values}
+
+
+NOW, BEFORE, CHANGE = "now", "before", "change"
+
+
+@dataclass(frozen=True)
+class Published:
+    """What an earlier snapshot published, with the true counts behind it (kept private)."""
+
+    values: Mapping[Key, int]
+    status: Mapping[Key, str]
+    equations: tuple
+    floors: Mapping[Key, int]
+
+
+def protect_after(
+    values: Mapping[Key, int],
+    equations: Iterable[Equation],
+    threshold: int,
+    floors: Mapping[Key, int] | None = None,
+    before: Published | None = None,
+) -> dict:
+    """
+    `protect()` the new figures against an adversary who also holds the snapshot `before`
+    (published with the same threshold) and subtracts one from the other.
+
+    The two snapshots are solved as one system: every cell of both, and the change of each
+    cell between them (never published, of any size, below zero only if it truly is), linked
+    by now = before + change. A row one snapshot lacks holds 0 in it (the adversary sees that
+    it is missing). The earlier snapshot's markers are fixed (it is out already); the new one
+    hides what it must so that no small count of either can be worked out. The changes
+    themselves are not protected: a snapshot is made only after at least the threshold's
+    number of dossiers changed (services.compute_snapshot), so they describe a group.
+    """
+    equations = list(equations)
+    if before is None:
+        return protect(values, equations, threshold, floors)
+    if dict(before.values) == dict(values):
+        return {key: before.status[key] for key in values}  # nothing new: the same markers
+    floors = floors or {}
+    keys = set(values) | set(before.values)
+    joint, fixed, joint_floors, linked = {}, {}, {}, []
+    for key in keys:
+        now, was = values.get(key, 0), before.values.get(key, 0)
+        joint |= {(NOW, key): now, (BEFORE, key): was, (CHANGE, key): now - was}
+        if key not in values:
+            fixed[(NOW, key)] = PUBLISHED  # a missing row: 0, and everyone can see it
+        fixed[(BEFORE, key)] = before.status.get(key, PUBLISHED)
+        fixed[(CHANGE, key)] = SUPPRESSED
+        joint_floors[(CHANGE, key)] = min(0, now - was)
+        if key in floors:
+            joint_floors[(NOW, key)] = floors[key]
+        if key in before.floors:
+            joint_floors[(BEFORE, key)] = before.floors[key]
+        linked.append(Equation((NOW, key), ((BEFORE, key), (CHANGE, key))))
+    for tag, system in ((NOW, equations), (BEFORE, before.equations)):
+        linked += [Equation((tag, e.total), tuple((tag, part) for part in e.parts)) for e in system]
+    sensitive = {k for k in joint if k[0] != CHANGE}
+    status = protect(joint, linked, threshold, joint_floors, fixed=fixed, sensitive=sensitive)
+    return {key: status[(NOW, key)] for key in values}
 
 
 def _cycle(
-    key, values, equations, status, threshold, floors, work, *, relax=False
+    key, values, equations, status, threshold, floors, work, fixed=None, *, relax=False
 ) -> tuple[dict, dict] | None:
     """
     The cells to hide, with their new status, so that `key` gets a second solution: a
@@ -133,16 +204,19 @@ def _cycle(
     takes out of its marker's range is suppressed. Return (cells to hide, the move), the move
     being a witness once they are hidden, or None if the bounded search finds no move.
     """
+    fixed = fixed or {}
     relaxed = dict.fromkeys(status, SUPPRESSED if relax else WITHHELD)
     if not relax:
         relaxed |= {k: state for k, state in status.items() if state != PUBLISHED}
+    relaxed |= fixed  # a fixed cell moves within its own range only; a fixed figure not at all
     ranges = ranges_of(relaxed, threshold, floors)
-    rows = _linear_system(values, equations, dict.fromkeys(status, WITHHELD))
+    movable = {k: PUBLISHED if fixed.get(k) == PUBLISHED else WITHHELD for k in status}
+    rows = _linear_system(values, equations, movable)
     rows_of = defaultdict(list)
     for index, (coefficients, _constant) in enumerate(rows):
         for k in coefficients:
             rows_of[k].append(index)
-    shown = {k for k, state in status.items() if state == PUBLISHED}
+    shown = {k for k, state in status.items() if state == PUBLISHED and k not in fixed}
     current = ranges_of(status, threshold, floors)
     for step in (-1, 1):
         if ranges[key][0] <= values[key] + step <= ranges[key][1]:
@@ -152,6 +226,8 @@ def _cycle(
                 continue
             hide = {}
             for k, change in moves.items():
+                if k in fixed:
+                    continue  # within its range: the move never takes it out
                 low, high = current.get(k, (values[k], values[k]))
                 if not low <= values[k] + change <= high:
                     fits = min(values[k], values[k] + change) >= threshold
@@ -160,13 +236,13 @@ def _cycle(
     return None
 
 
-def _complement(key, values, by_key, status):
+def _complement(key, values, by_key, status, fixed=frozenset()):
     """The cell to withhold next to `key`: the smallest shown non-zero part of one of its
     equations (the one with the fewest cells already hidden), else that equation's total;
     failing that, the smallest shown cell linked to `key` through hidden cells."""
 
     def shown(k):
-        return status[k] == PUBLISHED and values[k] > 0
+        return status[k] == PUBLISHED and values[k] > 0 and k not in fixed
 
     def hidden_count(equation):
         return sum(status[k] != PUBLISHED for k in equation.keys)
@@ -194,7 +270,7 @@ def _complement(key, values, by_key, status):
     return min(candidates, key=lambda k: (values[k], repr(k)), default=None)
 
 
-def _escalate(key, by_key, status) -> list:
+def _escalate(key, by_key, status, fixed=frozenset()) -> list:
     """
     Suppress `key` and every cell of its equations (its row and its margins) with the neutral
     marker; if they all are already, the cells of their equations, and so on outwards.
@@ -203,7 +279,7 @@ def _escalate(key, by_key, status) -> list:
     ring, seen = {key}, set()
     while ring:
         cells = ring | {k for current in ring for e in by_key[current] for k in e.keys}
-        changed = sorted((k for k in cells if status[k] != SUPPRESSED), key=repr)
+        changed = sorted((k for k in cells if status[k] != SUPPRESSED and k not in fixed), key=repr)
         if changed:
             return changed
         seen |= ring
@@ -222,12 +298,19 @@ def ranges_of(status, threshold, floors=None) -> dict:
         elif state == WITHHELD:
             found[key] = (max(threshold, floor), INF)
         elif state == SUPPRESSED:
-            found[key] = (max(0, floor), INF)
+            found[key] = (floor, INF)  # a change between snapshots may be below zero
     return found
 
 
 def audit(
-    values, equations, status, threshold, proven: set | None = None, floors=None, work=None
+    values,
+    equations,
+    status,
+    threshold,
+    proven: set | None = None,
+    floors=None,
+    work=None,
+    sensitive: set | None = None,
 ) -> dict:
     """
     Return the hidden small counts an adversary may pin down, with their value.
@@ -243,7 +326,11 @@ def audit(
     """
     ranges = ranges_of(status, threshold, floors)
     truth = {k: values[k] for k in ranges}
-    sensitive = sorted((k for k in truth if 0 < truth[k] < threshold), key=repr)
+    wanted = sensitive
+    sensitive = sorted(
+        (k for k in truth if 0 < truth[k] < threshold and (wanted is None or k in wanted)),
+        key=repr,
+    )
     if proven is None:
         proven = set()
     if work is None:
@@ -287,7 +374,8 @@ def _doubling(key, values, by_key, status, ranges) -> dict | None:
         for equation in by_key[current]:
             for k in equation.keys:
                 if k not in linked and values[k]:
-                    if status[k] == PUBLISHED or 2 * values[k] > ranges[k][1]:
+                    low, high = ranges.get(k, (0, -1))
+                    if status[k] == PUBLISHED or not low <= 2 * values[k] <= high:
                         return None
                     linked.add(k)
                     frontier.append(k)
