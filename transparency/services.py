@@ -63,7 +63,10 @@ def compute_snapshot(*, until: date | None = None, now=None) -> Snapshot:
         data = {**latest.data, "organisations": names}
         until, threshold, basis = latest.until, latest.threshold, latest.basis
     else:
-        data = statistics.build(facts, threshold)  # seconds, outside the transaction
+        before = (
+            None if latest is None else statistics.previous(latest.data, latest.basis, threshold)
+        )
+        data = statistics.build(facts, threshold, before)  # seconds, outside the transaction
     fingerprint = statistics.fingerprint(data)
     with transaction.atomic():
         latest = latest_snapshot()

@@ -29,7 +29,7 @@ from portal.models import Organisation
 from reviews.models import Package
 from submissions.models import Dossier, Incident, Regime, ViolationCategory
 
-from .disclosure import PUBLISHED, WITHHELD, Equation, protect
+from .disclosure import PUBLISHED, WITHHELD, Equation, Published, protect_after
 
 FORMAT = "magnitsky-portal-transparency/1"
 MEASURES = ("submitted", "delivered", "designated", "declined", "awaiting")
@@ -117,10 +117,10 @@ def read_facts(until: date) -> Facts:
     return facts
 
 
-def count(facts: Facts) -> tuple[dict, dict, dict]:
+def count(facts: Facts) -> tuple[dict, dict]:
     """
-    Return (values, labels, durations): every cell's true count keyed (table, row, measure),
-    each row's label, and each row's list of days from delivery to decision.
+    Return (values, durations): every cell's true count keyed (table, row, measure), and each
+    row's list of days from delivery to decision.
     """
     values: dict = defaultdict(int)
     rows: dict = defaultdict(set)  # table -> row keys
@@ -209,10 +209,13 @@ def floors(values: dict) -> dict:
     }
 
 
-def build(facts: Facts, threshold: int) -> dict:
-    """Count, protect and lay out the statistics as the snapshot's JSON document."""
+def build(facts: Facts, threshold: int, before: Published | None = None) -> dict:
+    """
+    Count, protect and lay out the statistics as the snapshot's JSON document; protected
+    together with the snapshot `before` (see `previous()`), if given, against differencing.
+    """
     values, durations = count(facts)
-    status = protect(values, equations(values), threshold, floors(values))
+    status = protect_after(values, equations(values), threshold, floors(values), before)
 
     def cell(key):
         state = status[key]
@@ -319,7 +322,36 @@ def basis(facts: Facts) -> dict:
         str(pk): digest([*item, sorted(facts.package_dossiers.get(pk, ()))])
         for pk, item in facts.packages.items()
     }
-    return {"dossiers": dossiers, "packages": packages}
+    values, _durations = count(facts)
+    counts = [[table, list(row) if isinstance(row, tuple) else row, measure, value]
+              for (table, row, measure), value in values.items()]  # fmt: skip
+    return {"dossiers": dossiers, "packages": packages, "counts": counts}
+
+
+def published_status(data: dict) -> dict:
+    """Each cell's status, keyed (table, row, measure), as a snapshot's document has it."""
+    found = {(ALL, ALL, m): data["totals"][m]["status"] for m in MEASURES}
+    for table, rows in data["tables"].items():
+        for row in rows:
+            key = (row["regime"], row["year"]) if table == "regime_year" else row["key"]
+            found |= {(table, key, m): row["cells"][m]["status"] for m in MEASURES}
+    return found
+
+
+def previous(data: dict, basis: dict, threshold: int) -> Published | None:
+    """
+    What a published snapshot (its document and its private basis) tells an adversary, with
+    the true counts behind it, for protecting the next one against differencing; None if it
+    has no counts (made before they were kept) or used another threshold.
+    """
+    if "counts" not in basis or data.get("threshold") != threshold:
+        return None
+    values = {(table, tuple(row) if isinstance(row, list) else row, measure): value
+              for table, row, measure, value in basis["counts"]}  # fmt: skip
+    status = published_status(data)
+    if set(status) != set(values):  # pragma: no cover - both come from the same count
+        return None
+    return Published(values, status, tuple(equations(values)), floors(values))
 
 
 def changes(before: dict, after: dict) -> dict:
