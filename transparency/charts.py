@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .disclosure import FEWER, PUBLISHED, WITHHELD
+from .disclosure import FEWER, PUBLISHED, SUPPRESSED, WITHHELD
 
 # Colours chosen to differ for the common colour-vision deficiencies (Okabe-Ito palette).
 SERIES = {
@@ -83,6 +83,8 @@ def cell_text(cell: dict, threshold: int) -> str:
         return _("fewer than %(threshold)s") % {"threshold": threshold}
     if status == WITHHELD:
         return _("withheld")
+    if status == SUPPRESSED:
+        return _("not shown")
     return "–"
 
 

@@ -24,6 +24,9 @@ class Snapshot(models.Model):
     threshold = models.PositiveSmallIntegerField(_("threshold"))
     fingerprint = models.CharField(max_length=64, editable=False)
     data = models.JSONField(_("statistics"))
+    # Never published: a digest of each dossier's and package's contribution, so that the next
+    # snapshot can tell how many changed since this one (see services.compute_snapshot).
+    basis = models.JSONField(default=dict, editable=False)
 
     objects = SnapshotQuerySet.as_manager()
 

@@ -8,7 +8,7 @@ import io
 import json
 import zipfile
 
-from .disclosure import FEWER, PUBLISHED, WITHHELD
+from .disclosure import FEWER, PUBLISHED, SUPPRESSED, WITHHELD
 from .statistics import FORMAT
 
 LICENCE = {
@@ -17,6 +17,7 @@ LICENCE = {
     "path": "https://creativecommons.org/licenses/by/4.0/",
 }
 WITHHELD_MARK = "withheld"
+SUPPRESSED_MARK = "suppressed"
 
 MEASURE_FIELDS = [
     ("submitted", "integer", "Dossiers submitted to the portal (by year of submission)."),
@@ -74,6 +75,8 @@ def _cell(cell: dict, threshold: int) -> str:
         return f"<{threshold}"
     if status == WITHHELD:
         return WITHHELD_MARK
+    if status == SUPPRESSED:
+        return SUPPRESSED_MARK
     return ""
 
 
@@ -105,7 +108,7 @@ def _cell_schema() -> dict:
         "additionalProperties": False,
         "properties": {
             "value": {"type": ["integer", "null"]},
-            "status": {"enum": [PUBLISHED, FEWER, WITHHELD, "none"]},
+            "status": {"enum": [PUBLISHED, FEWER, WITHHELD, SUPPRESSED, "none"]},
         },
     }
 
@@ -160,7 +163,7 @@ def json_schema() -> dict:
 def datapackage(snapshot) -> dict:
     """The Frictionless Data Package descriptor of a snapshot's files."""
     threshold = snapshot.data["threshold"]
-    marks = ["", f"<{threshold}", WITHHELD_MARK]
+    marks = ["", f"<{threshold}", WITHHELD_MARK, SUPPRESSED_MARK]
     resources = []
     for table in TABLES:
         fields = [
@@ -201,8 +204,10 @@ def datapackage(snapshot) -> dict:
             "title": "The whole snapshot as one JSON document",
             "description": "Every table and the totals, each cell as {value, status}: status "
             "is 'published', 'fewer' (value hidden: fewer than the threshold), 'withheld' "
-            "(value hidden so that a smaller figure cannot be worked out) or 'none' "
-            "(nothing to compute).",
+            "(value hidden so that a smaller figure cannot be worked out; for the share and "
+            "the median: not shown, whether or not there is anything to compute), "
+            "'suppressed' (value hidden, and it may be any count, small or large) or 'none' "
+            "(older snapshots: nothing to compute).",
             "jsonSchema": json_schema(),
         }
     )
@@ -215,7 +220,8 @@ def datapackage(snapshot) -> dict:
             "and how long they take. Counts up to the cut-off date "
             f"{snapshot.data['until']}. Counts from 1 to {threshold - 1} are shown as "
             f"'<{threshold}'; 'withheld' marks a count hidden so that a smaller one cannot "
-            "be worked out from the totals. No names (other than organisations that chose to "
+            "be worked out from the totals; 'suppressed' marks a count hidden that may be "
+            "small or large. No names (other than organisations that chose to "
             "be listed), no free text and no dossier-level rows are published."
         ),
         "version": snapshot.data["until"],

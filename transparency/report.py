@@ -23,7 +23,7 @@ def _empty_cells() -> dict:
     """A regime with nothing in that year: zero is shown as "fewer than N", as everywhere."""
     cells = {m: {"value": None, "status": FEWER} for m in SERIES}
     cells["designation_share"] = {"value": None, "status": WITHHELD}
-    cells["median_days"] = {"value": None, "status": "none"}
+    cells["median_days"] = {"value": None, "status": WITHHELD}
     return cells
 
 

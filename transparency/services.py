@@ -37,28 +37,52 @@ def compute_snapshot(*, until: date | None = None, now=None) -> Snapshot:
     Count and protect the statistics up to `until` (default: the end of last month).
 
     Safe to run any number of times: if the result is the same as the latest snapshot's, that
-    snapshot is returned and nothing is written. The cut-off at a month's end means a daily
-    run publishes a changed figure at most once a month, for a month's worth of events, so
-    that nobody can watch a count move to learn about one dossier.
+    snapshot is returned and nothing is written. Two defences against differencing two
+    snapshots to learn about one dossier:
+
+    - the cut-off at a month's end: a daily run publishes a changed figure at most once a
+      month, for a month's worth of events;
+    - accumulation: new figures are published only when, since the latest snapshot, no
+      dossier changed or at least the threshold's number did (submitted, or its regimes,
+      year, categories or countries changed), and likewise for packages (delivered, or a
+      decision). Until then the latest snapshot's figures stay, and only an organisation
+      that withdrew its consent to be named is taken off its list.
     """
     now = now or timezone.now()
     until = until or statistics.previous_month_end(timezone.localdate(now))
     threshold = settings.TRANSPARENCY_THRESHOLD
-    data = statistics.build(statistics.read_facts(until), threshold)
+    facts = statistics.read_facts(until)
+    basis = statistics.basis(facts)
+    latest = latest_snapshot()
+    changed = statistics.changes(latest.basis, basis) if latest is not None else {}
+    if latest is not None and any(0 < n < threshold for n in changed.values()):
+        listed = set(facts.organisations)
+        names = [n for n in latest.data["organisations"] if n in listed]
+        if names == latest.data["organisations"]:
+            return latest
+        data = {**latest.data, "organisations": names}
+        until, threshold, basis = latest.until, latest.threshold, latest.basis
+    else:
+        before = (
+            None if latest is None else statistics.previous(latest.data, latest.basis, threshold)
+        )
+        data = statistics.build(facts, threshold, before)  # seconds, outside the transaction
     fingerprint = statistics.fingerprint(data)
     with transaction.atomic():
         latest = latest_snapshot()
         if latest is not None and latest.fingerprint == fingerprint:
             return latest
         snapshot = Snapshot.objects.create(
-            computed_at=now, until=until, threshold=threshold, fingerprint=fingerprint, data=data
-        )
+            computed_at=now, until=until, threshold=threshold, fingerprint=fingerprint,
+            data=data, basis=basis,
+        )  # fmt: skip
         audit.record(
             actor=None,
             action="transparency.snapshot_computed",
             target=snapshot,
-            data={"until": until, "threshold": threshold, "fingerprint": fingerprint},
-        )
+            data={"until": until, "threshold": threshold, "fingerprint": fingerprint,
+                  "changed": changed},
+        )  # fmt: skip
     return snapshot
 
 

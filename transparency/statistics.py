@@ -29,10 +29,9 @@ from portal.models import Organisation
 from reviews.models import Package
 from submissions.models import Dossier, Incident, Regime, ViolationCategory
 
-from .disclosure import PUBLISHED, WITHHELD, Equation, protect
+from .disclosure import PUBLISHED, WITHHELD, Equation, Published, protect_after
 
 FORMAT = "magnitsky-portal-transparency/1"
-NONE = "none"  # nothing to compute: no package delivered, or no decision yet
 MEASURES = ("submitted", "delivered", "designated", "declined", "awaiting")
 OUTCOMES = ("designated", "declined", "awaiting")
 OUTCOME_INPUTS = ("delivered", "designated", "declined")
@@ -118,10 +117,10 @@ def read_facts(until: date) -> Facts:
     return facts
 
 
-def count(facts: Facts) -> tuple[dict, dict, dict]:
+def count(facts: Facts) -> tuple[dict, dict]:
     """
-    Return (values, labels, durations): every cell's true count keyed (table, row, measure),
-    each row's label, and each row's list of days from delivery to decision.
+    Return (values, durations): every cell's true count keyed (table, row, measure), and each
+    row's list of days from delivery to decision.
     """
     values: dict = defaultdict(int)
     rows: dict = defaultdict(set)  # table -> row keys
@@ -200,35 +199,55 @@ def equations(values: dict) -> list[Equation]:
     return found
 
 
-def build(facts: Facts, threshold: int) -> dict:
-    """Count, protect and lay out the statistics as the snapshot's JSON document."""
+def floors(values: dict) -> dict:
+    """What the shape of the tables tells without a figure: a category or country row exists
+    only because a dossier concerns it, so its "submitted" is at least 1."""
+    return {
+        (table, row, measure): 1
+        for table, row, measure in values
+        if table in ("category", "country") and measure == "submitted"
+    }
+
+
+def build(facts: Facts, threshold: int, before: Published | None = None) -> dict:
+    """
+    Count, protect and lay out the statistics as the snapshot's JSON document; protected
+    together with the snapshot `before` (see `previous()`), if given, against differencing.
+    """
     values, durations = count(facts)
-    status = protect(values, equations(values), threshold)
+    status = protect_after(values, equations(values), threshold, floors(values), before)
 
     def cell(key):
         state = status[key]
         return {"value": values[key] if state == PUBLISHED else None, "status": state}
 
     def derived(table, row):
-        """The share designated and the median days to a decision, when the counts they
-        rest on are shown: either would otherwise give a hidden count away."""
-        delivered, designated, declined = ((table, row, m) for m in OUTCOME_INPUTS)
-        shown = status[delivered] == status[designated] == PUBLISHED
-        if shown and values[delivered]:
+        """
+        The share designated and the median days to a decision, only where the counts they
+        rest on are shown, and one neutral marker ("withheld") otherwise, whether or not there
+        is anything to compute: "no decision" beside a hidden count would tell it is zero.
+        """
+        delivered, designated, declined, awaiting = (
+            (table, row, m) for m in ("delivered", "designated", "declined", "awaiting")
+        )
+        withheld = {"value": None, "status": WITHHELD}
+        share = withheld
+        if status[delivered] == status[designated] == PUBLISHED and values[delivered]:
             share = {"value": round(100 * values[designated] / values[delivered]),
                      "status": PUBLISHED}  # fmt: skip
-        elif shown:
-            share = {"value": None, "status": NONE}
-        else:
-            share = {"value": None, "status": WITHHELD}
+        # A median of a few decisions would be one government's answer on one package; the
+        # number of decisions must itself be shown (or follow from shown counts) and be at
+        # least the threshold, so that the median says nothing about a hidden count.
         days = durations.get((table, row), [])
-        # A median of a few decisions would be one government's answer on one package.
-        if not days:
-            median = {"value": None, "status": NONE}
-        elif len(days) >= threshold and status[designated] == status[declined] == PUBLISHED:
-            median = {"value": round(statistics.median(days)), "status": PUBLISHED}
+        if status[designated] == status[declined] == PUBLISHED:
+            decisions = values[designated] + values[declined]
+        elif status[delivered] == status[awaiting] == PUBLISHED:
+            decisions = values[delivered] - values[awaiting]
         else:
-            median = {"value": None, "status": WITHHELD}
+            decisions = 0
+        median = withheld
+        if decisions >= threshold and len(days) == decisions:
+            median = {"value": round(statistics.median(days)), "status": PUBLISHED}
         return {"designation_share": share, "median_days": median}
 
     def row_of(table, row):
@@ -281,6 +300,67 @@ def build(facts: Facts, threshold: int) -> dict:
         "tables": tables,
         "organisations": facts.organisations,
     }
+
+
+def basis(facts: Facts) -> dict:
+    """
+    A digest of what each dossier and each package contributes to the counts (never
+    published): two snapshots' bases tell how many dossiers and packages changed between them.
+    """
+
+    def digest(item) -> str:
+        payload = json.dumps(item, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    dossiers = {
+        str(pk): digest([year, sorted(facts.dossier_regimes.get(pk, ())),
+                         sorted(facts.dossier_categories.get(pk, ())),
+                         sorted(facts.dossier_countries.get(pk, ()))])
+        for pk, year in facts.dossier_year.items()
+    }  # fmt: skip
+    packages = {
+        str(pk): digest([*item, sorted(facts.package_dossiers.get(pk, ()))])
+        for pk, item in facts.packages.items()
+    }
+    values, _durations = count(facts)
+    counts = [[table, list(row) if isinstance(row, tuple) else row, measure, value]
+              for (table, row, measure), value in values.items()]  # fmt: skip
+    return {"dossiers": dossiers, "packages": packages, "counts": counts}
+
+
+def published_status(data: dict) -> dict:
+    """Each cell's status, keyed (table, row, measure), as a snapshot's document has it."""
+    found = {(ALL, ALL, m): data["totals"][m]["status"] for m in MEASURES}
+    for table, rows in data["tables"].items():
+        for row in rows:
+            key = (row["regime"], row["year"]) if table == "regime_year" else row["key"]
+            found |= {(table, key, m): row["cells"][m]["status"] for m in MEASURES}
+    return found
+
+
+def previous(data: dict, basis: dict, threshold: int) -> Published | None:
+    """
+    What a published snapshot (its document and its private basis) tells an adversary, with
+    the true counts behind it, for protecting the next one against differencing; None if it
+    has no counts (made before they were kept) or used another threshold.
+    """
+    if "counts" not in basis or data.get("threshold") != threshold:
+        return None
+    values = {(table, tuple(row) if isinstance(row, list) else row, measure): value
+              for table, row, measure, value in basis["counts"]}  # fmt: skip
+    status = published_status(data)
+    if set(status) != set(values):  # pragma: no cover - both come from the same count
+        return None
+    return Published(values, status, tuple(equations(values)), floors(values))
+
+
+def changes(before: dict, after: dict) -> dict:
+    """How many dossiers and packages were added, removed or changed from `before` to `after`."""
+    found = {}
+    for kind in ("dossiers", "packages"):
+        old, new = before.get(kind, {}), after.get(kind, {})
+        found[kind] = sum(old.get(k) != new.get(k) for k in old.keys() | new.keys())
+    return found
 
 
 def fingerprint(data: dict) -> str:

@@ -4,25 +4,31 @@ tries every value a hidden cell could hold, given what is published and how the 
 Complete for the small systems of the tests (it searches, it does not approximate).
 """
 
-FEWER, WITHHELD = "fewer", "withheld"
+FEWER, WITHHELD, SUPPRESSED = "fewer", "withheld", "suppressed"
 
 
 def feasible_values(
-    target, equations, known, hidden, threshold, ceiling, stop_at=2, zero_possible=()
+    target, equations, known, hidden, threshold, ceiling, stop_at=2, zero_possible=(), floors=None
 ):
     """
     Return up to `stop_at` values `target` can take in some integer solution.
 
     equations: [(total_key, [part keys])]; known: {key: value} (published); hidden: {key:
     status}; a "fewer" cell is 1..threshold-1 (0..threshold-1 if it is a part of a "fewer"
-    total: such a breakdown hides its zeros too), a "withheld" one threshold..ceiling.
+    total: such a breakdown hides its zeros too), a "withheld" one threshold..ceiling, a
+    "suppressed" one 0..ceiling; `floors` raise the lowest value of the cells they name (what
+    the tables' shape tells: a row that exists holds at least one dossier).
     """
-    domains = {
-        key: (0 if key in zero_possible else 1, threshold - 1)
-        if status == FEWER
-        else (threshold, ceiling)
-        for key, status in hidden.items()
-    }
+    floors = floors or {}
+    domains = {}
+    for key, status in hidden.items():
+        if status == FEWER:
+            low, high = (0 if key in zero_possible else 1), threshold - 1
+        elif status == SUPPRESSED:
+            low, high = 0, ceiling
+        else:
+            low, high = threshold, ceiling
+        domains[key] = (max(low, floors.get(key, 0)), high)
     rows = []
     for total, parts in equations:
         terms = [(total, 1)] + [(p, -1) for p in parts]
@@ -85,7 +91,7 @@ def _propagate(domains, rows):
     return domains
 
 
-def exposed(equations, values, status, threshold):
+def exposed(equations, values, status, threshold, floors=None):
     """The hidden cells whose value the adversary pins down, with that value."""
     known = {k: v for k, v in values.items() if status[k] == "published"}
     hidden = {k: s for k, s in status.items() if s != "published"}
@@ -94,7 +100,14 @@ def exposed(equations, values, status, threshold):
     pinned = {}
     for key in hidden:
         found = feasible_values(
-            key, equations, known, hidden, threshold, ceiling, zero_possible=zero_possible
+            key,
+            equations,
+            known,
+            hidden,
+            threshold,
+            ceiling,
+            zero_possible=zero_possible,
+            floors=floors,
         )
         assert values[key] in found or len(found) >= 2, f"{key}: truth not feasible: {found}"
         if len(found) == 1:
