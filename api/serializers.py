@@ -281,6 +281,7 @@ class SourceSerializer(serializers.ModelSerializer):
         model = Source
         fields = [
             "id",
+            "reference",
             "pseudonym",
             "kind",
             "reliability",
@@ -292,7 +293,7 @@ class SourceSerializer(serializers.ModelSerializer):
             "consents_given",
             "created_at",
         ]
-        read_only_fields = ["id", "created_at"]
+        read_only_fields = ["id", "reference", "created_at"]
         extra_kwargs = {
             "pseudonym": {"required": False, "allow_blank": True},
             **{
@@ -354,6 +355,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
         model = Evidence
         fields = [
             "id",
+            "reference",
             "kind",
             "original_name",
             "size",

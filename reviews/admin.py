@@ -23,6 +23,7 @@ from django.db.models import (
     Avg,
     Count,
     Exists,
+    F,
     FloatField,
     OuterRef,
     Prefetch,
@@ -719,9 +720,10 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         )
         # Identities are read only through the audited reveal, never with the exhibits.
         exhibits = list(
-            dossier.evidence.select_related("source").defer(
-                "metadata", "source__identity", "source__contact", "source__safety_notes"
-            )
+            dossier.evidence.select_related("source")
+            .defer("metadata", "source__identity", "source__contact", "source__safety_notes")
+            # What a saved web page says about itself (webcaptures.py), without the rest.
+            .annotate(capture=F("metadata__capture"))
         )
         sources = list(
             dossier.sources.defer("identity", "contact", "safety_notes").prefetch_related(
@@ -736,7 +738,11 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         )
         answers = list(
             dossier.answers.select_related("regime", "criterion", "verification__verified_by")
-            .prefetch_related(Prefetch("evidence", queryset=Evidence.objects.only("id")))
+            .prefetch_related(
+                Prefetch(
+                    "evidence", queryset=Evidence.objects.only("id", "dossier_id", "reference")
+                )
+            )
             .order_by("regime__position", "criterion__position")
         )
         coverage = self._coverage(dossier, answers)
@@ -1090,7 +1096,7 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         services.record_evidence_download(evidence, by=request.user)
         return download_response(
             evidence.file,
-            filename=evidence.original_name or f"exhibit-{evidence.pk}",
+            filename=evidence.original_name or evidence.reference,
             detected_type=evidence.content_type,
         )
 

@@ -330,7 +330,7 @@ class AnswerForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.item = item  # the RegimeCriterion
         self.exhibits = exhibits
-        self.fields["evidence"].choices = [(pk, f"#{pk} {e}") for pk, e in exhibits.items()]
+        self.fields["evidence"].choices = [(pk, f"{e.reference} {e}") for pk, e in exhibits.items()]
 
     def clean_evidence(self):
         return [self.exhibits[pk] for pk in self.cleaned_data["evidence"]]

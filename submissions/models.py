@@ -7,7 +7,7 @@ import secrets
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
@@ -300,6 +300,47 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+class ReferenceCounter(models.Model):
+    """
+    The last exhibit and source numbers handed out in one dossier.
+
+    A number is never handed out twice, so a removed exhibit leaves a gap (E1, E3) and
+    "E-3" in an NGO's text always means the same file.
+    """
+
+    dossier = models.OneToOneField(
+        Dossier, on_delete=models.CASCADE, primary_key=True, related_name="reference_counter"
+    )
+    exhibits = models.PositiveIntegerField(default=0)
+    sources = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id}: E{self.exhibits} W{self.sources}"
+
+
+# What each counter numbers, and the letter its references carry.
+REFERENCE_LETTERS = {"exhibits": "E", "sources": "W"}
+
+
+def allocate_reference(dossier_id: int, counter: str) -> tuple[int, str]:
+    """
+    Return the next number of `counter` ("exhibits" or "sources") in a dossier and its
+    reference, e.g. (3, "D14-E3").
+
+    The counter row is locked for the rest of the caller's transaction, so two uploads at once
+    never get the same number, on any number of processes or machines.
+    """
+    letter = REFERENCE_LETTERS[counter]
+    with transaction.atomic():
+        row, _created = ReferenceCounter.objects.select_for_update().get_or_create(
+            dossier_id=dossier_id
+        )
+        number = getattr(row, counter) + 1
+        setattr(row, counter, number)
+        row.save(update_fields=[counter])
+    return number, f"D{dossier_id}-{letter}{number}"
+
+
 class Subject(models.Model):
     """A person or entity accused in a dossier (fields follow FollowTheMoney)."""
 
@@ -457,7 +498,27 @@ CREDIBILITY = [
 ]
 
 
-class Source(models.Model):
+class NumberedInDossier:
+    """Give a new row its dossier-scoped number and reference when it is first saved."""
+
+    reference_counter = ""  # "exhibits" or "sources"
+
+    def save(self, *args, **kwargs):
+        if self.number is not None or not self.dossier_id:
+            return super().save(*args, **kwargs)
+        try:
+            with transaction.atomic():
+                self.number, self.reference = allocate_reference(
+                    self.dossier_id, self.reference_counter
+                )
+                return super().save(*args, **kwargs)
+        except BaseException:
+            # Rolled back: the number was not used, and a retry must ask for a new one.
+            self.number, self.reference = None, ""
+            raise
+
+
+class Source(NumberedInDossier, models.Model):
     """A witness, victim or other source. Identity and contact are encrypted at rest."""
 
     class Kind(models.TextChoices):
@@ -469,6 +530,15 @@ class Source(models.Model):
         OTHER = "other", _("Other")
 
     dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="sources")
+    reference_counter = "sources"
+    number = models.PositiveIntegerField(null=True, editable=False)
+    reference = models.CharField(
+        _("reference"),
+        max_length=32,
+        blank=True,
+        editable=False,
+        help_text=_("Given once when the source is added, e.g. D14-W1; never reused."),
+    )
     pseudonym = NameField(_("pseudonym"), max_length=40)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     reliability = models.CharField(_("reliability"), max_length=1, choices=RELIABILITY, blank=True)
@@ -482,7 +552,14 @@ class Source(models.Model):
     class Meta:
         ordering = ["pseudonym"]
         constraints = [
-            models.UniqueConstraint(fields=["dossier", "pseudonym"], name="source_pseudonym_unique")
+            models.UniqueConstraint(
+                fields=["dossier", "pseudonym"], name="source_pseudonym_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["dossier", "number"],
+                condition=models.Q(number__isnull=False),
+                name="source_number_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -515,12 +592,21 @@ def evidence_key(instance, filename: str) -> str:
     return f"evidence/{uuid.uuid4().hex}"
 
 
-class Evidence(models.Model):
+class Evidence(NumberedInDossier, models.Model):
     class Kind(models.TextChoices):
         FILE = "file", _("File")
         LINK = "link", _("Web page or post")
 
     dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="evidence")
+    reference_counter = "exhibits"
+    number = models.PositiveIntegerField(null=True, editable=False)
+    reference = models.CharField(
+        _("reference"),
+        max_length=32,
+        blank=True,
+        editable=False,
+        help_text=_("Given once at upload, e.g. D14-E3; a removed exhibit leaves a gap."),
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     file = models.FileField(upload_to=evidence_key, max_length=200, blank=True)
     original_name = models.CharField(_("file name"), max_length=255, blank=True)
@@ -589,11 +675,16 @@ class Evidence(models.Model):
                 fields=["dossier", "sha256"],
                 condition=~models.Q(sha256=""),
                 name="evidence_sha256_unique_per_dossier",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["dossier", "number"],
+                condition=models.Q(number__isnull=False),
+                name="evidence_number_unique",
+            ),
         ]
 
     def __str__(self) -> str:
-        return self.original_name or self.url or f"Exhibit {self.pk}"
+        return self.original_name or self.url or self.reference
 
     @property
     def is_flagged(self) -> bool:

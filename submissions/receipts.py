@@ -11,8 +11,8 @@ def context(dossier: Dossier) -> dict:
         "dossier": dossier,
         "regimes": list(dossier.target_regimes.all()),
         "exhibits": list(
-            dossier.evidence.order_by("pk").only(
-                "pk", "kind", "original_name", "url", "size", "sha256", "created_at"
+            dossier.evidence.order_by("number", "pk").only(
+                "pk", "dossier_id", "reference", "kind", "original_name", "url", "size", "sha256"
             )
         ),
     }

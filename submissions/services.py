@@ -5,10 +5,12 @@ do it and in which state, and writes an audit event.
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,6 +35,7 @@ from .models import (
     Regime,
     Source,
     Subject,
+    allocate_reference,
     evidence_key,
 )
 
@@ -380,7 +383,12 @@ def save_source(
     if source is None:
         source = Source(dossier=dossier)
         if not fields.get("pseudonym"):
-            fields = {**fields, "pseudonym": next_pseudonym(dossier)}
+            # W-3 for the source whose reference is D14-W3, unless the NGO already used the name.
+            source.number, source.reference = allocate_reference(dossier.pk, "sources")
+            pseudonym = f"W-{source.number}"
+            if dossier.sources.filter(pseudonym=pseudonym).exists():
+                pseudonym = next_pseudonym(dossier)
+            fields = {**fields, "pseudonym": pseudonym}
     elif source.dossier_id != dossier.pk:
         raise PermissionDenied
     for name, value in fields.items():
@@ -415,7 +423,11 @@ def save_source(
         actor=by,
         action="source.saved",
         target=source,
-        data={"dossier": dossier.pk, "consents": sorted(c["regime"].key for c in consents or [])},
+        data={
+            "dossier": dossier.pk,
+            "reference": source.reference,
+            "consents": sorted(c["regime"].key for c in consents or []),
+        },
     )
     return source
 
@@ -437,8 +449,8 @@ class DuplicateEvidence(ValidationError):
     def __init__(self, existing: Evidence):
         self.existing = existing
         super().__init__(
-            _("This file is already in the dossier as exhibit %(number)s (%(name)s)."),
-            params={"number": existing.pk, "name": existing.original_name},
+            _("This file is already in the dossier as exhibit %(reference)s (%(name)s)."),
+            params={"reference": existing.reference, "name": existing.original_name},
             code="duplicate",
         )
 
@@ -488,6 +500,7 @@ def attach_evidence_file(dossier: Dossier, *, by: User, upload, details: dict) -
                 target=evidence,
                 data={
                     "dossier": dossier.pk,
+                    "reference": evidence.reference,
                     "sha256": upload.sha256,
                     "size": upload.size,
                     "type": upload.sniffed_type,
@@ -520,7 +533,7 @@ def attach_evidence_link(dossier: Dossier, *, by: User, details: dict) -> Eviden
         actor=by,
         action="evidence.added",
         target=evidence,
-        data={"dossier": dossier.pk, "url": evidence.url},
+        data={"dossier": dossier.pk, "reference": evidence.reference, "url": evidence.url},
     )
     return evidence
 
@@ -639,8 +652,9 @@ def record_evidence_metadata(evidence: Evidence) -> None:
     thumbnail_name = (
         storage.save(f"thumbnails/{uuid.uuid4().hex}.jpg", thumbnail) if thumbnail else ""
     )
+    capture = _capture_record(evidence, found.get("capture") or {})
     claimed = Evidence.objects.filter(pk=evidence.pk, metadata__extracted__isnull=True).update(
-        metadata={**found, "extracted": True}, thumbnail=thumbnail_name
+        metadata={**found, "extracted": True}, thumbnail=thumbnail_name, **capture
     )
     if not claimed:  # another worker got there first: keep its result, drop ours
         if thumbnail_name:
@@ -650,8 +664,27 @@ def record_evidence_metadata(evidence: Evidence) -> None:
         actor=None,
         action="evidence.metadata_extracted",
         target=evidence,
-        data={"keys": sorted(found)},
+        data={"keys": sorted(found), **{k: str(v) for k, v in capture.items()}},
     )
+
+
+def _capture_record(evidence: Evidence, capture: dict) -> dict:
+    """
+    The page address and capture time a web archive gives, for the exhibit's fields the NGO
+    left empty (what the NGO typed wins). Only http(s) addresses are taken.
+    """
+    fields = {}
+    url = str(capture.get("url") or "")[:2000]
+    if url and not evidence.url:
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except ValidationError:
+            pass
+        else:
+            fields["url"] = url
+    if capture.get("captured_at") and not evidence.captured_at:
+        fields["captured_at"] = datetime.fromisoformat(capture["captured_at"])
+    return fields
 
 
 def record_evidence_scan(evidence: Evidence) -> None:

@@ -485,14 +485,16 @@ def source_edit(request: HttpRequest, reference: str, pk: int | None = None) -> 
             if f.cleaned_data["given"]
         ]
         try:
-            services.save_source(
+            saved = services.save_source(
                 dossier, by=request.user, source=source, fields=form.cleaned_data, consents=consents
             )
         except ValidationError as error:
             _add_errors(form, error)
         else:
             messages.success(
-                request, _("Source saved. Identity and contact details are encrypted.")
+                request,
+                _("Source %(reference)s saved. Identity and contact details are encrypted.")
+                % {"reference": saved.reference},
             )
             return redirect("submissions:source-list", dossier.reference)
     return _step(
@@ -546,7 +548,7 @@ def evidence_upload(request: HttpRequest, reference: str) -> HttpResponse:
     dossier = _dossier(request, reference)
     wants_json = request.headers.get("Accept", "").startswith("application/json")
     form = EvidenceDetailsForm(request.POST, dossier=dossier)
-    results = []  # (ok, message, evidence id or None)
+    results = []  # (ok, message, exhibit or None)
     handler = request.upload_handlers[0]
     for name, reason in handler.rejected:
         results.append((False, uploads.rejection_message(name, reason), None))
@@ -582,9 +584,13 @@ def evidence_upload(request: HttpRequest, reference: str) -> HttpResponse:
             results.append(
                 (
                     True,
-                    _("%(name)s received (SHA-256 %(hash)s).")
-                    % {"name": evidence.original_name, "hash": evidence.sha256},
-                    evidence.pk,
+                    _("%(name)s received as exhibit %(reference)s (SHA-256 %(hash)s).")
+                    % {
+                        "name": evidence.original_name,
+                        "reference": evidence.reference,
+                        "hash": evidence.sha256,
+                    },
+                    evidence,
                 )
             )
         finally:
@@ -592,7 +598,17 @@ def evidence_upload(request: HttpRequest, reference: str) -> HttpResponse:
     if wants_json:
         status = 200 if all(ok for ok, *_ in results) else 400
         return JsonResponse(
-            {"results": [{"ok": ok, "message": m, "evidence": pk} for ok, m, pk in results]},
+            {
+                "results": [
+                    {
+                        "ok": ok,
+                        "message": m,
+                        "evidence": e.pk if e else None,
+                        "reference": e.reference if e else None,
+                    }
+                    for ok, m, e in results
+                ]
+            },
             status=status,
         )
     for ok, message, _pk in results:
@@ -612,11 +628,16 @@ def evidence_link(request: HttpRequest, reference: str) -> HttpResponse:
     form = EvidenceLinkForm(request.POST, dossier=dossier)
     if form.is_valid():
         try:
-            services.attach_evidence_link(dossier, by=request.user, details=form.cleaned_data)
+            evidence = services.attach_evidence_link(
+                dossier, by=request.user, details=form.cleaned_data
+            )
         except (ValidationError, PermissionDenied, services.NotEditable) as error:
             _fail(request, error)
         else:
-            messages.success(request, _("Web item added."))
+            messages.success(
+                request,
+                _("Web item added as exhibit %(reference)s.") % {"reference": evidence.reference},
+            )
     else:
         for field, errors in form.errors.items():
             label = form.fields[field].label if field in form.fields else ""
