@@ -182,6 +182,9 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
     "application/vnd.oasis.opendocument.spreadsheet": (".ods",),
     "application/json": (".json",),
     "application/zip": (".zip",),
+    "application/warc": (".warc", ".warc.gz"),
+    "application/wacz": (".wacz",),
+    "multipart/related": (".mhtml", ".mht"),
 }
 UNKNOWN_EXTENSION = ".bin"
 

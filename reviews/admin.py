@@ -23,6 +23,7 @@ from django.db.models import (
     Avg,
     Count,
     Exists,
+    F,
     FloatField,
     OuterRef,
     Prefetch,
@@ -772,9 +773,10 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         )
         # Identities are read only through the audited reveal, never with the exhibits.
         exhibits = list(
-            dossier.evidence.select_related("source").defer(
-                "metadata", "source__identity", "source__contact", "source__safety_notes"
-            )
+            dossier.evidence.select_related("source")
+            .defer("metadata", "source__identity", "source__contact", "source__safety_notes")
+            # What a saved web page says about itself (webcaptures.py), without the rest.
+            .annotate(capture=F("metadata__capture"))
         )
         sources = list(
             dossier.sources.defer("identity", "contact", "safety_notes").prefetch_related(

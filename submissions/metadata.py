@@ -8,6 +8,8 @@ from PIL import ExifTags, Image, UnidentifiedImageError
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
+from . import webcaptures
+
 log = logging.getLogger(__name__)
 
 THUMBNAIL_SIZE = (320, 320)
@@ -32,6 +34,8 @@ def extract(file, content_type: str) -> tuple[dict, ContentFile | None]:
             return _image(file)
         if content_type == "application/pdf":
             return _pdf(file), None
+        if content_type in webcaptures.TYPES:
+            return webcaptures.describe(file, content_type), None
     except (
         UnidentifiedImageError,
         PdfReadError,

@@ -5,10 +5,12 @@ do it and in which state, and writes an audit event.
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -709,8 +711,9 @@ def record_evidence_metadata(evidence: Evidence) -> None:
     thumbnail_name = (
         storage.save(f"thumbnails/{uuid.uuid4().hex}.jpg", thumbnail) if thumbnail else ""
     )
+    capture = _capture_record(evidence, found.get("capture") or {})
     claimed = Evidence.objects.filter(pk=evidence.pk, metadata__extracted__isnull=True).update(
-        metadata={**found, "extracted": True}, thumbnail=thumbnail_name
+        metadata={**found, "extracted": True}, thumbnail=thumbnail_name, **capture
     )
     if not claimed:  # another worker got there first: keep its result, drop ours
         if thumbnail_name:
@@ -720,8 +723,27 @@ def record_evidence_metadata(evidence: Evidence) -> None:
         actor=None,
         action="evidence.metadata_extracted",
         target=evidence,
-        data={"keys": sorted(found)},
+        data={"keys": sorted(found), **{k: str(v) for k, v in capture.items()}},
     )
+
+
+def _capture_record(evidence: Evidence, capture: dict) -> dict:
+    """
+    The page address and capture time a web archive gives, for the exhibit's fields the NGO
+    left empty (what the NGO typed wins). Only http(s) addresses are taken.
+    """
+    fields = {}
+    url = str(capture.get("url") or "")[:2000]
+    if url and not evidence.url:
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except ValidationError:
+            pass
+        else:
+            fields["url"] = url
+    if capture.get("captured_at") and not evidence.captured_at:
+        fields["captured_at"] = datetime.fromisoformat(capture["captured_at"])
+    return fields
 
 
 def record_evidence_scan(evidence: Evidence) -> None:

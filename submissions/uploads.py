@@ -19,6 +19,7 @@ from django.core.files.uploadhandler import SkipFile, TemporaryFileUploadHandler
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from . import webcaptures
 from .models import evidence_key
 
 SNIFF_BYTES = 64 * 1024  # enough for libmagic to tell an Office document from a plain ZIP
@@ -53,6 +54,10 @@ ALLOWED_TYPES = {
     "application/vnd.ms-excel": _("Excel workbook"),
     "application/vnd.oasis.opendocument.text": _("OpenDocument text"),
     "application/vnd.oasis.opendocument.spreadsheet": _("OpenDocument spreadsheet"),
+    # Preserved web pages: kept and downloaded as files, never replayed (webcaptures.py).
+    webcaptures.WARC: _("Web archive (WARC)"),
+    webcaptures.WACZ: _("Web archive (WACZ)"),
+    webcaptures.MHTML: _("Saved web page (MHTML)"),
 }
 
 
@@ -185,8 +190,8 @@ class HashingUploadHandler(TemporaryFileUploadHandler):
 
 
 def sniff(head: bytes) -> str:
-    """Return the MIME type that the first bytes of a file show (libmagic)."""
-    return magic.from_buffer(head, mime=True)
+    """Return the MIME type that the first bytes of a file show (web captures, else libmagic)."""
+    return webcaptures.sniff(head) or magic.from_buffer(head, mime=True)
 
 
 def with_hashing_upload_handler(view):
@@ -215,6 +220,8 @@ def check_upload(uploaded) -> str | None:
     """Return why an uploaded file cannot be evidence, or None if it can."""
     if uploaded.size == 0:
         return _("The file %(name)s is empty.") % {"name": uploaded.name}
+    if uploaded.sniffed_type == "application/zip" and webcaptures.is_wacz(uploaded):
+        uploaded.sniffed_type = webcaptures.WACZ  # a web archive, not an archive of files
     if uploaded.sniffed_type not in ALLOWED_TYPES:
         if uploaded.sniffed_type in {"application/zip", "application/x-7z-compressed",
                                      "application/x-rar", "application/gzip",
@@ -225,7 +232,8 @@ def check_upload(uploaded) -> str | None:
             ) % {"name": uploaded.name}
         return _(
             "%(name)s is not a kind of file the portal accepts (it looks like %(type)s). "
-            "Accepted: PDF, images, audio, video, text, email and office documents."
+            "Accepted: PDF, images, audio, video, text, email, office documents and saved web "
+            "pages (WARC, WACZ, MHTML)."
         ) % {"name": uploaded.name, "type": uploaded.sniffed_type or _("unknown data")}
     return None
 
