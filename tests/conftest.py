@@ -98,26 +98,9 @@ def _flush_past_the_audit_guards():
             with self.connection.cursor() as cursor:
                 cursor.execute("SET session_replication_role = DEFAULT")
 
-    # A transactional test with serialized_rollback reloads the rows it flushed, the audit
-    # chain's head included: in replica mode too, or the head's guard refuses the reload.
-    from django.db.backends.postgresql.creation import DatabaseCreation
-
-    original_reload = DatabaseCreation.deserialize_db_from_string
-
-    def deserialize_db_from_string(self, data):
-        with self.connection.cursor() as cursor:
-            cursor.execute("SET session_replication_role = replica")
-        try:
-            original_reload(self, data)
-        finally:
-            with self.connection.cursor() as cursor:
-                cursor.execute("SET session_replication_role = DEFAULT")
-
     DatabaseOperations.execute_sql_flush = execute_sql_flush
-    DatabaseCreation.deserialize_db_from_string = deserialize_db_from_string
     yield
     DatabaseOperations.execute_sql_flush = original
-    DatabaseCreation.deserialize_db_from_string = original_reload
 
 
 @pytest.fixture
