@@ -31,6 +31,8 @@ def configure(database_url: str, redis_url: str, data_dir: Path) -> None:
     """Production settings with plain http and fixed local secrets, on PostgreSQL and Redis."""
     from cryptography.fernet import Fernet
 
+    from portal.keys import new_signing_key
+
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "portal.settings",
@@ -38,7 +40,7 @@ def configure(database_url: str, redis_url: str, data_dir: Path) -> None:
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
             "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "AUDIT_HMAC_KEYS": f"bench:{secrets.token_urlsafe(48)}",
-            "PORTAL_SIGNING_KEY": signing_key(),
+            "PORTAL_SIGNING_KEY": new_signing_key(),
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
             "DJANGO_SECURE_SSL_REDIRECT": "false",
             "DJANGO_STATICFILES_STORAGE": "django.contrib.staticfiles.storage.StaticFilesStorage",
@@ -56,22 +58,6 @@ def configure(database_url: str, redis_url: str, data_dir: Path) -> None:
     )
     os.environ.pop("CELERY_BROKER_URL", None)
     os.environ.pop("AWS_STORAGE_BUCKET_NAME", None)
-
-
-def signing_key() -> str:
-    """A fresh Ed25519 key (PEM) for the brief signatures, as production requires one."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    return (
-        Ed25519PrivateKey.generate()
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
 
 
 def recreate_database(database_url: str) -> None:

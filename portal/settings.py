@@ -18,6 +18,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
+from portal.keys import new_signing_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -166,21 +168,6 @@ PORTAL_BENCH_FLOOR = env.bool("PORTAL_BENCH_FLOOR", default=False)
 # Processes that verify the audit chain in parallel slices (PostgreSQL, big logs); 0: one per
 # core.
 AUDIT_VERIFY_PROCESSES = env.int("AUDIT_VERIFY_PROCESSES", default=0)
-
-
-def new_signing_key() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    return (
-        Ed25519PrivateKey.generate()
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
 
 
 # The brief-signing keys (Ed25519, PEM PKCS#8), newest first: the first signs, the others are

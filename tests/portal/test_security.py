@@ -301,3 +301,19 @@ def test_an_existing_sqlite_database_is_made_private(tmp_path):
     assert result.returncode == 0, result.stderr
     assert oct(stat.S_IMODE(database.stat().st_mode)) == "0o600"
     assert oct(stat.S_IMODE(database.parent.stat().st_mode)) == "0o700"
+
+
+@pytest.mark.parametrize(
+    "url,warned",
+    [
+        ("http://localhost:8000", True),
+        ("https://127.0.0.1", True),
+        ("http://portal.example.org", True),
+        ("https://portal.example.org", False),
+    ],
+)
+def test_check_deploy_warns_while_email_links_would_point_nowhere(settings, url, warned):
+    from portal.checks import base_url_check
+
+    settings.PORTAL_BASE_URL = url
+    assert [w.id for w in base_url_check(None)] == (["portal.W010"] if warned else [])

@@ -1,5 +1,6 @@
 """Where sign-in leads: members to their dossiers, and the second factor back to `next`."""
 
+import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
@@ -15,31 +16,23 @@ def sign_in(client: Client, user, **extra):
     )
 
 
-def test_a_member_lands_on_the_dossier_list(alice):
+@pytest.mark.parametrize(
+    "who,landing", [("alice", "submissions:dossier-list"), ("lena", "admin:index")]
+)
+def test_members_land_on_their_dossiers_and_reviewers_on_the_review_site(request, who, landing):
+    user = request.getfixturevalue(who)
     client = Client()
-    response = sign_in(client, alice)
-    # With an app: the code page first, then the dossiers.
+    response = sign_in(client, user)
+    # With an app: the code page first, then the landing page.
     assert response.redirect_chain[-1][0].startswith(reverse("two_factor_verify"))
-    device = AuthenticatorDevice.objects.get(user=alice, confirmed=True)
+    device = AuthenticatorDevice.objects.get(user=user, confirmed=True)
     response = client.post(
         reverse("two_factor_verify"),
         {"token": current_code(device), "next": response.context["next"]},
         follow=True,
     )
-    assert response.redirect_chain[-1][0] == reverse("submissions:dossier-list")
+    assert response.redirect_chain[-1][0] == reverse(landing)
     assert response.status_code == 200
-
-
-def test_a_reviewer_lands_on_the_review_site(lena):
-    client = Client()
-    response = sign_in(client, lena)
-    device = AuthenticatorDevice.objects.get(user=lena, confirmed=True)
-    response = client.post(
-        reverse("two_factor_verify"),
-        {"token": current_code(device), "next": response.context["next"]},
-        follow=True,
-    )
-    assert response.redirect_chain[-1][0] == reverse("admin:index")
 
 
 def test_someone_without_an_organisation_or_role_lands_on_the_home_page(db):

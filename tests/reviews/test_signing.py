@@ -20,23 +20,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from portal.keys import new_signing_key
 from portal.models import AuditChainHead, AuditEvent
 from reviews import packages, signing
 from reviews.models import BriefVersion
 from reviews.verifier import verify as verifier
 from tests.reviews.test_packages import render
-
-
-def new_key_pem() -> str:
-    return (
-        Ed25519PrivateKey.generate()
-        .private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        .decode()
-    )
 
 
 @pytest.fixture
@@ -359,7 +348,7 @@ def test_a_signed_manifest_that_disagrees_with_the_pdf_annex_fails(bundle, tmp_p
 
 def test_a_bundle_signed_with_a_rotated_out_key_still_verifies(bundle, version, settings, tmp_path):
     old = signing.public_keys()[0]
-    settings.PORTAL_SIGNING_KEYS = new_key_pem() + "\n" + settings.PORTAL_SIGNING_KEYS
+    settings.PORTAL_SIGNING_KEYS = new_signing_key() + "\n" + settings.PORTAL_SIGNING_KEYS
     assert signing.current_fingerprint() != old.fingerprint
     statuses = {k.fingerprint: k.status for k in signing.public_keys()}
     assert statuses[old.fingerprint] == "previous"
@@ -372,7 +361,7 @@ def test_a_bundle_signed_with_a_rotated_out_key_still_verifies(bundle, version, 
     # later the old private key is destroyed: only its public key stays published
     retired = tmp_path / "retired.pem"
     retired.write_text(old.pem)
-    settings.PORTAL_SIGNING_KEYS = new_key_pem()
+    settings.PORTAL_SIGNING_KEYS = new_signing_key()
     settings.PORTAL_RETIRED_SIGNING_KEYS_FILE = str(retired)
     published.write_bytes(signing.keys_json())
     report = verifier.verify(bundle, keys_file=published)
