@@ -118,6 +118,7 @@ class PersonSection:
     designations: list = field(default_factory=list)  # by other governments
     own_designations: list = field(default_factory=list)  # by this government already
     reasons: list[str] = field(default_factory=list)  # the releasable statement of reasons
+    measures: list[str] = field(default_factory=list)  # those of the regime that apply to it
     # Verified NGO texts left out because they speak of several subjects and the lead reviewer
     # has not worded them for this one: section name -> count (the brief says so).
     unworded: dict = field(default_factory=lambda: defaultdict(int))
@@ -336,6 +337,7 @@ def assemble(package, version: int) -> BriefContent:
     persons, withheld_findings, warnings = [], 0, []
     for person in package.persons.all().order_by("name"):
         section = PersonSection(person=person, subjects=by_person.get(person.pk, []))
+        section.measures = profile.measures_for("entity" if section.is_entity else "person")
         for designation in existing.get(person.pk, []):
             if not designation.is_active:
                 continue

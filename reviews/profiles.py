@@ -47,6 +47,14 @@ class BriefProfile:
     reasons: str
     standard: str = ""
     categories: frozenset[str] = field(default_factory=frozenset)
+    # For each measure: whether it applies to natural persons only (entry and travel bans).
+    persons_only: tuple[bool, ...] = ()
+
+    def measures_for(self, subject_kind: str) -> list[str]:
+        """The measures that can be asked for a subject of this kind ("person" or "entity")."""
+        flags = self.persons_only or (False,) * len(self.measures)
+        return [m for m, only in zip(self.measures, flags, strict=True)
+                if not (only and subject_kind == "entity")]  # fmt: skip
 
     def criteria_for(self, category: str, role: str, subject_kind: str) -> list[LegalCriterion]:
         """The criteria that conduct of this category, in this role, by this kind can meet."""
@@ -55,6 +63,11 @@ class BriefProfile:
             for c in self.criteria
             if category in c.categories and role in c.roles and subject_kind in c.subject_kinds
         ]
+
+
+def _text(measure) -> str:
+    """A measure of the data file: its text, written alone or as {text, persons_only}."""
+    return measure["text"] if isinstance(measure, dict) else measure
 
 
 class NoProfile(ValidationError):
@@ -106,13 +119,16 @@ def profile_for(regime, language: str | None = None) -> BriefProfile:
         instrument=" ".join(row["instrument"].split()),
         articles=tuple(row.get("articles") or ()),
         criteria=criteria,
-        measures=tuple(local.get("measures") or row["measures"]),
+        measures=tuple(local.get("measures") or (_text(m) for m in row["measures"])),
         recipient=row["recipient"],
         marking=local.get("marking") or row["marking"],
         jurisdictions=frozenset(row.get("jurisdictions") or ()),
         reasons=" ".join((local.get("reasons") or row.get("reasons") or "").split()),
         standard=" ".join((local.get("standard") or row.get("standard") or "").split()),
         categories=frozenset(cat for c in criteria for cat in c.categories),
+        persons_only=tuple(
+            isinstance(m, dict) and bool(m.get("persons_only")) for m in row["measures"]
+        ),
     )
 
 

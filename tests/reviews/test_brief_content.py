@@ -201,6 +201,19 @@ def check_exported_photos_carry_no_gps_and_the_manifest_keeps_both_hashes(render
     assert photo["original_sha256"] != photo["sha256"]
 
 
+def check_an_organisation_is_never_asked_to_be_banned_from_travel(rendered):
+    _case, out = rendered
+    for key, (_version, text, _manifest, _bundle) in out.items():
+        parts = {label: flat(part) for label, part in sections(text).items()}
+        profile = profiles.profile_for(Regime.objects.get(key=key))
+        travel = [m for m, only in zip(profile.measures, profile.persons_only, strict=True) if only]
+        assert travel, key
+        for measure in travel:
+            assert flat(measure) in parts["A"], key
+            assert flat(measure) not in parts["entity"], key
+        assert flat(profile.measures_for("entity")[0]) in parts["entity"], key
+
+
 def test_four_regime_briefs_read_as_an_official_reads_them(rendered):
     """One rendering of the four briefs (slow), read by each check in turn."""
     check_each_brief_quotes_its_own_regime_and_nothing_leaks(rendered)
@@ -212,6 +225,7 @@ def test_four_regime_briefs_read_as_an_official_reads_them(rendered):
     check_conduct_a_regime_does_not_cover_is_not_relied_on(rendered)
     check_khmer_and_arabic_names_copy_out_exactly(rendered)
     check_exported_photos_carry_no_gps_and_the_manifest_keeps_both_hashes(rendered)
+    check_an_organisation_is_never_asked_to_be_banned_from_travel(rendered)
 
 
 def test_a_regime_without_a_law_is_refused(case):
