@@ -22,6 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from weasyprint import HTML, Attachment, URLFetcher
 
+from portal import pdf_text
 from portal.storage import download_name
 from submissions.models import Consent, Evidence, Source, Subject
 from submissions.uploads import clean_file_name
@@ -567,6 +568,7 @@ def render_pdf(content: BriefContent) -> bytes:
         name=verifier.ANNEX_ATTACHMENT,
         description="Evidence annex (machine-readable)",
     )
+    pdf_text.install()  # names in complex scripts copy out as typed
     return HTML(string=html, url_fetcher=fetcher).write_pdf(attachments=[annex])
 
 

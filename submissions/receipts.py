@@ -3,6 +3,8 @@
 from django.template.loader import render_to_string
 from weasyprint import HTML, URLFetcher
 
+from portal import pdf_text
+
 from .models import Dossier
 
 
@@ -22,4 +24,5 @@ def render_pdf(dossier: Dossier, request=None) -> bytes:
     html = render_to_string("submissions/receipt_pdf.html", context(dossier), request=request)
     # Inline data only: a receipt never fetches anything, from the network or the disk.
     fetcher = URLFetcher(allowed_protocols={"data"})
+    pdf_text.install()  # names in complex scripts copy out as typed
     return HTML(string=html, url_fetcher=fetcher).write_pdf()

@@ -11,6 +11,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from weasyprint import HTML, URLFetcher
 
+from portal import pdf_text
+
 from . import presentation
 from .charts import bar_chart
 from .disclosure import FEWER, WITHHELD
@@ -114,4 +116,5 @@ def render_pdf(context: dict) -> bytes:
     with translation.override(context["language"]):
         html = render_to_string("transparency/oversight_report.html", context)
     fetcher = URLFetcher(allowed_protocols={"data"})
+    pdf_text.install()  # names in complex scripts copy out as typed
     return HTML(string=html, url_fetcher=fetcher).write_pdf()
