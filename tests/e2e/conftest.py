@@ -21,11 +21,12 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import pytest
 from cryptography.fernet import Fernet
 from django_otp.oath import TOTP
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -271,6 +272,20 @@ class Shots:
         path = self.folder / f"{self.count:02d}-{name}.png"
         page.screenshot(path=path, full_page=True)
         return path
+
+    def japanese(self, page, name: str, url: str | None = None) -> Path:
+        """The same page read in Japanese (the language cookie), then English again."""
+        url = urljoin(page.url, url or page.url).split("#")[0]  # a full load, not a scroll
+        site = urljoin(url, "/")  # the cookie the language switcher sets: for the whole site
+        page.context.add_cookies([{"name": "django_language", "value": "ja", "url": site}])
+        try:
+            page.goto(url)
+            page.reload()
+            expect(page.locator("html")).to_have_attribute("lang", "ja")
+            return self(page, f"{name}-ja")
+        finally:
+            page.context.add_cookies([{"name": "django_language", "value": "en", "url": site}])
+            page.goto(url)
 
 
 @pytest.fixture

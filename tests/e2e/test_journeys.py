@@ -81,7 +81,7 @@ def test_1_ngo_member_files_a_dossier(new_page, portal, shots):
     # Three files in one go, with a progress bar each.
     upload(page, reference, three_files())
     shots(page, "uploads")
-    page.locator("[data-upload-progress]").get_by_role("link").click()
+    # The exhibit list was read again after the uploads: no reload needed.
     for name in ("medical-report.pdf", "injuries.jpg", "testimony.mp4"):
         expect(page.get_by_role("link", name=name)).to_be_visible()
     journey["downloads"] = [
@@ -98,6 +98,7 @@ def test_1_ngo_member_files_a_dossier(new_page, portal, shots):
     shots(page, "checklist")
     save(page)
     expect_saved(page)
+    shots.japanese(page, "checklist", url=_dossier_url("checklist/"))
 
     # Submit, and get the receipt with the files' SHA-256.
     page.goto(_dossier_url())
@@ -183,6 +184,7 @@ def test_2_reviewers_score_and_the_lead_approves(new_page, portal, shots):
     shots(rita, "verified")
     _score(rita, "Credible, well documented; meets the UK standard.")
     shots(rita, "scored")
+    shots.japanese(rita, "dossier")
 
     # The second reviewer scores independently.
     _open_in_queue(rafael)
@@ -242,6 +244,7 @@ def test_3_lead_packages_renders_and_the_brief_verifies(new_page, portal, shots,
     with lead.expect_navigation():
         lead.locator("input[name=_continue]").click()
     expect(lead.locator(".messagelist .success").first).to_be_visible()
+    shots.japanese(lead, "package")
 
     # Ready (a button of the package page), then rendered by the worker.
     with lead.expect_navigation():
@@ -282,7 +285,7 @@ def test_3_lead_packages_renders_and_the_brief_verifies(new_page, portal, shots,
         for item in source.infolist():
             data = source.read(item)
             if item.filename.startswith("exhibits/") and item.filename.endswith(".pdf"):
-                data = data.replace(b"Medical report", b"Medical REPORT")
+                data += b"%% one line added after signing\n"
             target.writestr(item, data)
     refused = portal.manage("verify_brief", str(tampered))
     assert refused.returncode != 0 and "FAIL" in refused.stdout
