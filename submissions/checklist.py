@@ -13,7 +13,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from .i18n_data import localized, public_text
+from .i18n_data import localized, public_text, text
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "checklist.yaml"
 
@@ -243,6 +243,7 @@ def _facts_for(dossiers) -> dict[int, Facts]:
         "dossier_id",
         "title",
         "category_id",
+        "category__code",
         "category__name",
         "category__kind",
         "start_date",
@@ -299,6 +300,11 @@ class Result:
 
 
 MET = Result(True)
+
+
+def _category_name(incident: dict) -> str:
+    """An incident's conduct category named in the reader's language."""
+    return text("categories", incident["category__code"], "name", incident["category__name"])
 
 
 def _names(rows, key="name") -> str:
@@ -392,9 +398,7 @@ def conduct_covered(facts: Facts, regime) -> Result:
             )
             % {
                 "regime": localized(regime, "name"),
-                "categories": ", ".join(
-                    sorted({str(i["category__name"]) for i in facts.incidents})
-                ),
+                "categories": ", ".join(sorted({_category_name(i) for i in facts.incidents})),
             },
             "incidents",
         )
@@ -651,7 +655,7 @@ def _warnings(facts: Facts, regime, today) -> list[str]:
                 )
                 % {
                     "regime": localized(regime, "name"),
-                    "category": incident["category__name"],
+                    "category": _category_name(incident),
                     "incident": incident["title"],
                 }
             )
@@ -663,7 +667,7 @@ def _warnings(facts: Facts, regime, today) -> list[str]:
                 )
                 % {
                     "regime": localized(regime, "name"),
-                    "category": incident["category__name"],
+                    "category": _category_name(incident),
                     "incident": incident["title"],
                 }
             )

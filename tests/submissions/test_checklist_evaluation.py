@@ -195,6 +195,10 @@ def test_a_bribery_only_dossier_for_eu_hr_is_refused_with_the_reason(client, ali
     (row,) = completeness(dossier)
     assert [item.name for item in row.open_items] == ["Conduct this government covers"]
     assert any("does not cover “Bribery (giving or receiving)”" in w for w in row.warnings)
+    with translation.override("ja"):  # the category in the reader's language, not English
+        (row,) = completeness(dossier)
+        assert any("贈収賄（供与または収受）" in w for w in row.warnings)
+        assert not any("Bribery" in w for w in row.warnings)
 
     client.force_login(alice)
     response = client.post(
