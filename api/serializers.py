@@ -234,6 +234,9 @@ class SubjectSerializer(CountryFieldMixin, serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["id", "created_at"]
+        # An organisation has no nationality (its country is `jurisdiction`); a person's may
+        # be unknown: the model allows none, so the API does too.
+        extra_kwargs = {"nationalities": {"required": False, "allow_empty": True}}
 
 
 # Incidents
