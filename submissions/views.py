@@ -586,10 +586,20 @@ def evidence_upload(request: HttpRequest, reference: str) -> HttpResponse:
             )
         )
         files = []
-    for upload in files:
+    descriptions = []
+    if files:
+        try:
+            descriptions = form.descriptions(len(files))
+        except ValidationError as error:
+            results.append((False, " ".join(error.messages), None))
+            files = []
+    for upload, description in zip(files, descriptions, strict=True):
         try:
             evidence = services.attach_evidence_file(
-                dossier, by=request.user, upload=upload, details=form.cleaned_data
+                dossier,
+                by=request.user,
+                upload=upload,
+                details={**form.shared_details(), "description": description},
             )
         except (OSError, DatabaseError):
             log.exception("Storing an upload to %s failed", dossier.reference)
