@@ -318,20 +318,41 @@ class EvidenceLinkForm(StepForm):
 
 
 class EvidenceForm(StepForm):
+    url = forms.URLField(
+        label=_("Public address"),
+        max_length=2000,
+        assume_scheme="https",
+        required=False,
+        help_text=_("Where the file was published, if it was (a news report, a post)."),
+    )
+    archive_url = forms.URLField(
+        label=_("Archived copy"),
+        max_length=2000,
+        assume_scheme="https",
+        required=False,
+        help_text=_("e.g. the Wayback Machine or archive.today address of the page."),
+    )
+
     class Meta:
         model = Evidence
         fields = [
             "description",
+            "translation_of",
+            "url",
+            "captured_at",
+            "archive_url",
             "obtained_on",
             "provenance",
             "source",
             "reliability",
             "credibility",
             "grade_reason",
+            "keep_metadata_in_copies",
             "incidents",
             "criteria",
         ]
         widgets = {
+            "captured_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
             "obtained_on": forms.DateInput(attrs={"type": "date"}),
             "incidents": forms.CheckboxSelectMultiple,
             "criteria": forms.CheckboxSelectMultiple,
@@ -341,6 +362,19 @@ class EvidenceForm(StepForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         dossier = self.instance.dossier
+        # Only another exhibit of this same dossier can be the original.
+        self.fields["translation_of"].queryset = dossier.evidence.exclude(pk=self.instance.pk)
+        self.fields["translation_of"].label_from_instance = lambda e: f"{e.reference} {e}"
+        self.fields["translation_of"].empty_label = _("Not a translation")
+        if self.instance.kind == Evidence.Kind.LINK:
+            self.fields["url"].required = True
+            self.fields["captured_at"].required = True
+            self.fields["url"].label = _("Address")
+            self.fields["url"].help_text = ""
+        else:
+            self.fields["captured_at"].help_text = _("When you saved it from that address.")
+        if self.instance.kind != Evidence.Kind.FILE or not self.instance.identifying_metadata:
+            del self.fields["keep_metadata_in_copies"]
         self.fields["source"].queryset = dossier.sources.all()
         self.fields["incidents"].queryset = dossier.incidents.all()
         self.fields["criteria"].queryset = (
