@@ -16,19 +16,20 @@ def test_each_chosen_file_gets_its_own_description(new_page, portal):
     sign_in(page, portal, MEMBER)
     reference = start_dossier(page, "Descriptions per file", "UK Global Human Rights sanctions")
     page.goto(f"/dossiers/{reference}/evidence/")
-    page.locator("input[type=file][name=files]").first.set_input_files(
+    form = page.locator("form[data-upload]").first
+    form.locator("input[type=file][name=files]").set_input_files(
         [
             {"name": "statement-km.pdf", "mimeType": "application/pdf",
              "buffer": pdf_bytes("Statement in Khmer")},
             {"name": "scene.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes("Scene")},
         ]
     )  # fmt: skip
-    expect(page.locator("#id_description")).to_be_hidden()
-    page.get_by_label("Description of statement-km.pdf").fill("Statement of the victim, Khmer")
-    page.get_by_label("Description of scene.jpg").fill("Photograph of the scene")
-    page.locator("#id_reliability").select_option("B")
-    page.locator("#id_credibility").select_option("2")
-    page.locator("form[data-upload] button[type=submit]").first.click()
+    expect(form.locator("#id_description")).to_be_hidden()  # the one box is set aside
+    form.get_by_label("Description of statement-km.pdf").fill("Statement of the victim, Khmer")
+    form.get_by_label("Description of scene.jpg").fill("Photograph of the scene")
+    form.locator("#id_reliability").select_option("B")
+    form.locator("#id_credibility").select_option("2")
+    form.locator("button[type=submit]").click()
 
     rows = page.locator("[data-exhibit-list] tbody tr")
     expect(rows).to_have_count(2, timeout=60_000)
