@@ -234,6 +234,9 @@ class SubjectSerializer(CountryFieldMixin, serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["id", "created_at"]
+        # An organisation has no nationality (its country is `jurisdiction`); a person's may
+        # be unknown: the model allows none, so the API does too.
+        extra_kwargs = {"nationalities": {"required": False, "allow_empty": True}}
 
 
 # Incidents
@@ -367,6 +370,17 @@ class EvidenceSerializer(serializers.ModelSerializer):
     archive_url = serializers.CharField(read_only=True)
     reliability = serializers.CharField(read_only=True, help_text="A-F, or empty")
     credibility = serializers.CharField(read_only=True, help_text="1-6, or empty")
+    translation_of = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The id of the exhibit this one translates."
+    )
+    translation_of_reference = serializers.SerializerMethodField(
+        help_text="The reference of the exhibit this one translates (e.g. D14-E2), or null."
+    )
+    identifying_metadata = serializers.SerializerMethodField(
+        help_text="What the file carries that could locate or identify whoever made it: "
+        '{"gps": {"latitude", "longitude"} or null, "device": "..."}, or null when nothing. '
+        "Copies that leave the portal are stripped of it unless keep_metadata_in_copies."
+    )
 
     class Meta:
         model = Evidence
@@ -389,8 +403,12 @@ class EvidenceSerializer(serializers.ModelSerializer):
             "reliability",
             "credibility",
             "grade_reason",
+            "translation_of",
+            "translation_of_reference",
             "incidents",
             "criteria",
+            "identifying_metadata",
+            "keep_metadata_in_copies",
             "malware_warning",
             "scanned",
             "created_at",
@@ -399,6 +417,24 @@ class EvidenceSerializer(serializers.ModelSerializer):
 
     def get_scanned(self, evidence) -> bool:
         return evidence.scanned_at is not None
+
+    def get_translation_of_reference(self, evidence) -> str | None:
+        return evidence.translation_of.reference if evidence.translation_of_id else None
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "gps": {"type": "object", "nullable": True},
+                "device": {"type": "string"},
+            },
+        }
+    )
+    def get_identifying_metadata(self, evidence) -> dict | None:
+        if not evidence.identifying_metadata:
+            return None
+        return {"gps": evidence.location, "device": evidence.device}
 
 
 class EvidenceDetailsSerializer(serializers.ModelSerializer):
@@ -427,7 +463,15 @@ class EvidenceUploadSerializer(EvidenceDetailsSerializer):
     )
 
     class Meta(EvidenceDetailsSerializer.Meta):
-        fields = [*EvidenceDetailsSerializer.Meta.fields, "file", "sha256"]
+        # A file may carry the public address it was taken from, with its capture record.
+        fields = [
+            *EvidenceDetailsSerializer.Meta.fields,
+            "url",
+            "captured_at",
+            "archive_url",
+            "file",
+            "sha256",
+        ]
 
 
 class EvidenceLinkSerializer(serializers.ModelSerializer):
@@ -459,11 +503,23 @@ class EvidenceUpdateSerializer(serializers.ModelSerializer):
     source = OfDossier("sources", Source, required=False, allow_null=True)
     incidents = OfDossier("incidents", Incident, many=True, required=False)
     criteria = CriterionOfDossier(many=True, required=False)
+    translation_of = OfDossier(
+        "evidence",
+        Evidence,
+        required=False,
+        allow_null=True,
+        help_text="The id of the exhibit of this dossier that this one translates.",
+    )
 
     class Meta:
         model = Evidence
         fields = [
             "description",
+            "translation_of",
+            "url",
+            "captured_at",
+            "archive_url",
+            "keep_metadata_in_copies",
             "obtained_on",
             "provenance",
             "source",
@@ -473,6 +529,18 @@ class EvidenceUpdateSerializer(serializers.ModelSerializer):
             "incidents",
             "criteria",
         ]
+
+    def validate(self, data):
+        if self.instance is not None and self.instance.kind == Evidence.Kind.LINK:
+            if "url" in data and not data["url"]:
+                raise serializers.ValidationError({"url": "A web item needs its address."})
+            if "captured_at" in data and not data["captured_at"]:
+                raise serializers.ValidationError({"captured_at": "Say when it was captured."})
+        if self.instance is not None and data.get("translation_of") == self.instance:
+            raise serializers.ValidationError(
+                {"translation_of": "An exhibit cannot be a translation of itself."}
+            )
+        return data
 
 
 # Checklist

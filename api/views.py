@@ -435,7 +435,11 @@ class EvidenceViewSet(DossierChild, viewsets.ModelViewSet):
     def get_queryset(self):
         if _fake(self):
             return serializers.Evidence.objects.none()
-        return self.get_dossier().evidence.prefetch_related("incidents", "criteria")
+        return (
+            self.get_dossier()
+            .evidence.select_related("translation_of")
+            .prefetch_related("incidents", "criteria")
+        )
 
     def get_serializer_class(self):
         if self.action == "create":

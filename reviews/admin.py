@@ -773,8 +773,14 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         )
         # Identities are read only through the audited reveal, never with the exhibits.
         exhibits = list(
-            dossier.evidence.select_related("source")
-            .defer("metadata", "source__identity", "source__contact", "source__safety_notes")
+            dossier.evidence.select_related("source", "translation_of")
+            .defer(
+                "metadata",
+                "source__identity",
+                "source__contact",
+                "source__safety_notes",
+                "translation_of__metadata",
+            )
             # What a saved web page says about itself (webcaptures.py), without the rest.
             .annotate(capture=F("metadata__capture"))
         )

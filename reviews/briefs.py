@@ -54,6 +54,8 @@ class Exhibit:
     copy: bytes | None = None  # the metadata-free copy that ships, when there is one
     copy_sha256: str = ""
     not_shipped: str = ""  # why the file stays behind (stated to the lead and in the manifest)
+    translation_of: str = ""  # the stable reference of the original, when it is included
+    original_withheld: bool = False  # a translation whose original this brief leaves out
 
     @property
     def reference(self) -> str:
@@ -218,6 +220,18 @@ def consent_scopes(dossier_ids, regime) -> dict[int, str]:
     )
 
 
+def _consent_source(item: Evidence, by_pk: dict) -> int | None:
+    """The source whose consent decides whether `item` is shared: its own, else (for a
+    translation) its original's, up the chain of translations."""
+    seen = set()
+    while item is not None and item.pk not in seen:
+        if item.source_id is not None:
+            return item.source_id
+        seen.add(item.pk)
+        item = by_pk.get(item.translation_of_id)
+    return None
+
+
 def _ref_key(reference: str) -> tuple:
     return tuple(int(n) if n.isdigit() else n for n in re.split(r"(\d+)", reference))
 
@@ -283,15 +297,27 @@ def assemble(package, version: int) -> BriefContent:
         .order_by("dossier_id", "pk")
     )
     evidence_refs = _stable_references(evidence, "E")
+    by_pk = {item.pk: item for item in evidence}
     included, withheld_ids = [], set()
     for item in evidence:
-        if item.source_id is not None and item.source_id not in allowed_sources:
+        # A translation carries its original's testimony: without a source of its own, it is
+        # shared only as far as its original's source consented.
+        item.consent_source_id = _consent_source(item, by_pk)
+        if item.consent_source_id is not None and item.consent_source_id not in allowed_sources:
             withheld_ids.add(item.pk)
             continue
         item.source_reference = source_refs.get(item.source_id, "")
         item.source_pseudonym = pseudonym_of.get(item.source_id, "")
         included.append(Exhibit(evidence_refs[item.pk], item))
     exhibit_of = {exhibit.evidence.pk: exhibit for exhibit in included}
+    for exhibit in included:
+        original = exhibit.evidence.translation_of_id
+        if original is None:
+            continue
+        if original in exhibit_of:
+            exhibit.translation_of = exhibit_of[original].number
+        else:  # never its reference: only that it is not here
+            exhibit.original_withheld = True
     incidents_withheld = {
         incident.pk
         for item in evidence
@@ -533,7 +559,17 @@ def prepare_copies(content: BriefContent) -> None:
         evidence = exhibit.evidence
         if evidence.kind != "file" or not evidence.file or not evidence.ships_in_bundles:
             continue
-        if (evidence.size or 0) > MAX_COPY_BYTES:
+        if evidence.keep_metadata_in_copies:
+            # The submitting organisation chose to send the metadata (e.g. the GPS position
+            # proves the place): the copy is the original, checked against its hash.
+            _keep_original(exhibit)
+            if exhibit.copy is not None:
+                content.warnings.append(
+                    {"kind": "metadata_kept", "exhibit": exhibit.number,
+                     "detail": "The submitting organisation chose to send its metadata (GPS "
+                               "position, device, author) with the copy."}
+                )  # fmt: skip
+        elif (evidence.size or 0) > MAX_COPY_BYTES:
             exhibit.not_shipped = "too large to remove its metadata"
         else:
             with evidence.file.open("rb") as handle:
@@ -553,6 +589,21 @@ def prepare_copies(content: BriefContent) -> None:
                 {"kind": "metadata_not_removed", "exhibit": exhibit.number,
                  "detail": exhibit.not_shipped}
             )  # fmt: skip
+
+
+def _keep_original(exhibit: Exhibit) -> None:
+    evidence = exhibit.evidence
+    if (evidence.size or 0) > MAX_COPY_BYTES:
+        exhibit.not_shipped = "too large to copy"
+        return
+    with evidence.file.open("rb") as handle:
+        data = handle.read()
+    digest = hashlib.sha256(data).hexdigest()
+    if evidence.sha256 and digest != evidence.sha256:
+        raise ValueError(
+            f"{exhibit.number}: the stored file no longer matches its SHA-256 at upload"
+        )
+    exhibit.copy, exhibit.copy_sha256 = data, digest
 
 
 def render_pdf(content: BriefContent) -> bytes:
@@ -605,7 +656,8 @@ def evidence_reference(exhibit: Exhibit) -> str:
 
 
 def consent_scope(content: BriefContent, exhibit: Exhibit) -> str:
-    source_id = exhibit.evidence.source_id
+    evidence = exhibit.evidence
+    source_id = getattr(evidence, "consent_source_id", evidence.source_id)
     if source_id is None:
         return "no-source"
     return f"{content.consent_scopes[source_id]}:{content.package.regime.key}"
@@ -718,7 +770,15 @@ def manifest(
                 "size": exhibit.evidence.size,
                 "sha256": shipped_sha256(exhibit),
                 "original_sha256": exhibit.evidence.sha256 or None,
-                "metadata_removed": bool(exhibit.copy is not None and _ships(exhibit)),
+                "metadata_removed": bool(
+                    exhibit.copy is not None
+                    and _ships(exhibit)
+                    and not exhibit.evidence.keep_metadata_in_copies
+                ),
+                "translation_of": exhibit.translation_of or None,
+                "original_included": (
+                    not exhibit.original_withheld if exhibit.evidence.translation_of_id else None
+                ),
                 "not_shipped": exhibit.not_shipped or None,
                 "grade": exhibit.evidence.grade or None,
                 "flagged": _flag(exhibit.evidence),

@@ -5,7 +5,7 @@ from django import forms
 from django.forms import inlineformset_factory
 from django.utils.translation import gettext_lazy as _
 
-from .fields import neutralise_name
+from .fields import neutralise_name, neutralise_text
 from .i18n_data import localized
 from .models import (
     ChecklistAnswer,
@@ -223,7 +223,21 @@ class ConsentForm(forms.Form):
 
 
 class EvidenceDetailsForm(StepForm):
-    """The details typed with an upload; they apply to every file sent together."""
+    """
+    The details typed with an upload. Date, source, grades and provenance apply to every file
+    sent together; a description belongs to one file only: one "description" value per file,
+    in the order of the files (the page's script gives each chosen file its own box).
+    """
+
+    description = forms.CharField(
+        label=_("Description of this file"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_(
+            "Describes one file only. With several files, each gets its own box; "
+            "or describe each one afterwards with “Grade and link”."
+        ),
+    )
 
     class Meta:
         model = Evidence
@@ -240,6 +254,31 @@ class EvidenceDetailsForm(StepForm):
     def __init__(self, *args, dossier: Dossier, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["source"].queryset = dossier.sources.all()
+
+    def shared_details(self) -> dict:
+        """What holds for every file of the upload: everything but the description."""
+        return {k: v for k, v in self.cleaned_data.items() if k != "description"}
+
+    def descriptions(self, count: int) -> list[str]:
+        """
+        One description per file, in the order the files were sent ("" for none). A single
+        description typed for several files is refused, never copied to each of them.
+        """
+        typed = [neutralise_text(d).strip() for d in self.data.getlist("description")]
+        if len(typed) == count:
+            return typed
+        if not any(typed):
+            return [""] * count
+        raise forms.ValidationError(
+            _(
+                "A description belongs to one file, and the descriptions sent do not match "
+                "the %(count)s files one by one: nothing was kept. Upload the files one at a "
+                "time, or leave the description empty and describe each file afterwards with "
+                "“Grade and link”."
+            ),
+            params={"count": count},
+            code="shared_description",
+        )
 
 
 class EvidenceLinkForm(StepForm):
@@ -279,20 +318,41 @@ class EvidenceLinkForm(StepForm):
 
 
 class EvidenceForm(StepForm):
+    url = forms.URLField(
+        label=_("Public address"),
+        max_length=2000,
+        assume_scheme="https",
+        required=False,
+        help_text=_("Where the file was published, if it was (a news report, a post)."),
+    )
+    archive_url = forms.URLField(
+        label=_("Archived copy"),
+        max_length=2000,
+        assume_scheme="https",
+        required=False,
+        help_text=_("e.g. the Wayback Machine or archive.today address of the page."),
+    )
+
     class Meta:
         model = Evidence
         fields = [
             "description",
+            "translation_of",
+            "url",
+            "captured_at",
+            "archive_url",
             "obtained_on",
             "provenance",
             "source",
             "reliability",
             "credibility",
             "grade_reason",
+            "keep_metadata_in_copies",
             "incidents",
             "criteria",
         ]
         widgets = {
+            "captured_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
             "obtained_on": forms.DateInput(attrs={"type": "date"}),
             "incidents": forms.CheckboxSelectMultiple,
             "criteria": forms.CheckboxSelectMultiple,
@@ -302,6 +362,19 @@ class EvidenceForm(StepForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         dossier = self.instance.dossier
+        # Only another exhibit of this same dossier can be the original.
+        self.fields["translation_of"].queryset = dossier.evidence.exclude(pk=self.instance.pk)
+        self.fields["translation_of"].label_from_instance = lambda e: f"{e.reference} {e}"
+        self.fields["translation_of"].empty_label = _("Not a translation")
+        if self.instance.kind == Evidence.Kind.LINK:
+            self.fields["url"].required = True
+            self.fields["captured_at"].required = True
+            self.fields["url"].label = _("Address")
+            self.fields["url"].help_text = ""
+        else:
+            self.fields["captured_at"].help_text = _("When you saved it from that address.")
+        if self.instance.kind != Evidence.Kind.FILE or not self.instance.identifying_metadata:
+            del self.fields["keep_metadata_in_copies"]
         self.fields["source"].queryset = dossier.sources.all()
         self.fields["incidents"].queryset = dossier.incidents.all()
         self.fields["criteria"].queryset = (

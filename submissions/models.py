@@ -668,6 +668,24 @@ class Evidence(NumberedInDossier, models.Model):
         _("information credibility"), max_length=1, choices=CREDIBILITY, blank=True
     )
     grade_reason = models.TextField(_("why these grades"), blank=True)
+    translation_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="translations",
+        verbose_name=_("translation of"),
+        help_text=_("The exhibit of this dossier that this one translates, if it is one."),
+    )
+    keep_metadata_in_copies = models.BooleanField(
+        _("send its metadata with the copies for governments"),
+        default=False,
+        help_text=_(
+            "Off (the default): copies that leave the portal are stripped of the GPS position, "
+            "device and author. On: they keep them, e.g. when the position itself proves where "
+            "a photo was taken. The original stays in the portal either way."
+        ),
+    )
     incidents = models.ManyToManyField(Incident, related_name="evidence", blank=True)
     criteria = models.ManyToManyField(Criterion, related_name="+", blank=True)
     metadata = models.JSONField(default=dict, blank=True)
@@ -734,6 +752,28 @@ class Evidence(NumberedInDossier, models.Model):
     def grade(self) -> str:
         """The Admiralty grade pair, e.g. B2."""
         return f"{self.reliability}{self.credibility}"
+
+    @property
+    def location(self) -> dict | None:
+        """The GPS position found in the file on upload ({"latitude", "longitude"} or
+        {"present": True} when unreadable), or None."""
+        return (self.metadata or {}).get("exif", {}).get("GPS") or None
+
+    @property
+    def device(self) -> str:
+        """The camera or phone named in the file on upload (make and model), or ""."""
+        exif = (self.metadata or {}).get("exif", {})
+        make, model = exif.get("Make", ""), exif.get("Model", "")
+        if make and model.lower().startswith(make.lower()):
+            make = ""  # "Canon" + "Canon EOS 5D" reads once
+        return " ".join(part for part in (make, model) if part)
+
+    @property
+    def identifying_metadata(self) -> bool:
+        """The file carries what could locate or identify whoever took it."""
+        exif = (self.metadata or {}).get("exif", {})
+        pdf = self.metadata or {}
+        return bool(self.location or self.device or exif.get("Software") or pdf.get("author"))
 
 
 class ChecklistAnswer(models.Model):

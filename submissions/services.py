@@ -560,6 +560,8 @@ def update_evidence(
         raise PermissionDenied
     if fields.get("source") is not None and fields["source"].dossier_id != dossier.pk:
         raise PermissionDenied
+    if "translation_of" in fields:
+        _check_translation(evidence, fields["translation_of"], dossier)
     for name, value in fields.items():
         setattr(evidence, name, value)
     evidence.save()
@@ -570,9 +572,32 @@ def update_evidence(
         actor=by,
         action="evidence.updated",
         target=evidence,
-        data={"dossier": dossier.pk, "grade": evidence.grade},
+        data={
+            "dossier": dossier.pk,
+            "grade": evidence.grade,
+            "translation_of": getattr(evidence.translation_of, "reference", None),
+            "keep_metadata_in_copies": evidence.keep_metadata_in_copies,
+        },
     )
     return evidence
+
+
+def _check_translation(evidence: Evidence, original: Evidence | None, dossier: Dossier) -> None:
+    """A translation's original is another exhibit of the same dossier, never one of its own
+    translations (no loop)."""
+    if original is None:
+        return
+    if original.dossier_id != dossier.pk:
+        raise PermissionDenied
+    seen, current = {evidence.pk}, original
+    while current is not None:
+        if current.pk in seen:
+            raise ValidationError(
+                {"translation_of": _("An exhibit cannot be a translation of itself.")},
+                code="translation_loop",
+            )
+        seen.add(current.pk)
+        current = current.translation_of
 
 
 @transaction.atomic

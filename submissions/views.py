@@ -222,7 +222,7 @@ def dossier_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "incidents": dossier.incidents.select_related("category").prefetch_related(
             "involvements__subject", "involvements__role"
         ),
-        "exhibits": dossier.evidence.select_related("source"),
+        "exhibits": dossier.evidence.select_related("source", "translation_of"),
         "sources": dossier.sources.prefetch_related("consent_records__regime"),
         "requests": dossier.information_requests.prefetch_related("messages__author"),
         "reply_form": ReplyForm(dossier=dossier),
@@ -542,7 +542,7 @@ def source_remove(request: HttpRequest, reference: str, pk: int) -> HttpResponse
 @filing_view
 def evidence_list(request: HttpRequest, reference: str) -> HttpResponse:
     dossier = _draft(request, reference)
-    exhibits = dossier.evidence.select_related("source").annotate(
+    exhibits = dossier.evidence.select_related("source", "translation_of").annotate(
         incident_count=Count("incidents", distinct=True)
     )
     return _step(
@@ -586,10 +586,20 @@ def evidence_upload(request: HttpRequest, reference: str) -> HttpResponse:
             )
         )
         files = []
-    for upload in files:
+    descriptions = []
+    if files:
+        try:
+            descriptions = form.descriptions(len(files))
+        except ValidationError as error:
+            results.append((False, " ".join(error.messages), None))
+            files = []
+    for upload, description in zip(files, descriptions, strict=True):
         try:
             evidence = services.attach_evidence_file(
-                dossier, by=request.user, upload=upload, details=form.cleaned_data
+                dossier,
+                by=request.user,
+                upload=upload,
+                details={**form.shared_details(), "description": description},
             )
         except (OSError, DatabaseError):
             log.exception("Storing an upload to %s failed", dossier.reference)
@@ -669,16 +679,20 @@ def evidence_link(request: HttpRequest, reference: str) -> HttpResponse:
 @filing_view
 def evidence_edit(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     dossier = _draft(request, reference)
-    evidence = get_object_or_404(dossier.evidence, pk=pk)
+    evidence = get_object_or_404(dossier.evidence.select_related("translation_of"), pk=pk)
     form = EvidenceForm(request.POST or None, instance=evidence)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         incidents, criteria = data.pop("incidents"), data.pop("criteria")
-        services.update_evidence(
-            evidence, by=request.user, fields=data, incidents=incidents, criteria=criteria
-        )
-        messages.success(request, _("Exhibit saved."))
-        return redirect("submissions:evidence-list", dossier.reference)
+        try:
+            services.update_evidence(
+                evidence, by=request.user, fields=data, incidents=incidents, criteria=criteria
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Exhibit saved."))
+            return redirect("submissions:evidence-list", dossier.reference)
     return _step(
         request,
         dossier,

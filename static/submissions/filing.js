@@ -15,8 +15,9 @@
     return text;
   }
 
-  // Uploads: send each file on its own request, with a progress bar per file.
-  function uploadOne(form, file, list) {
+  // Uploads: send each file on its own request, with a progress bar per file and its own
+  // description (never one description copied to every file).
+  function uploadOne(form, file, list, description) {
     return new Promise(function (resolve) {
       var item = document.createElement("li");
       var label = document.createElement("span");
@@ -32,6 +33,8 @@
       var data = new FormData(form);
       data.delete("files");
       data.append("files", file, file.name);
+      data.delete("description");
+      data.append("description", description || "");
       var xhr = new XMLHttpRequest();
       xhr.open("POST", form.action);
       xhr.setRequestHeader("Accept", "application/json");
@@ -86,7 +89,50 @@
     });
   }
 
+  // One description box per chosen file, labelled with its name; the single box of the
+  // page (for one file, or without this script) is set aside while there are several.
+  function describeEach(form, input) {
+    var shared = form.querySelector("textarea[name=description]:not([data-file-description])");
+    if (!shared) return;
+    var boxes = form.querySelector("[data-file-descriptions]");
+    if (!boxes) {
+      boxes = document.createElement("div");
+      boxes.setAttribute("data-file-descriptions", "");
+      (shared.closest("#div_id_description") || shared.parentElement).after(boxes);
+    }
+    boxes.replaceChildren();
+    var several = input.files.length > 1;
+    shared.disabled = several;
+    (shared.closest("#div_id_description") || shared.parentElement).hidden = several;
+    if (!several) return;
+    Array.prototype.forEach.call(input.files, function (file, index) {
+      var wrap = document.createElement("div");
+      wrap.className = "mb-3";
+      var label = document.createElement("label");
+      label.className = "form-label";
+      label.htmlFor = "id_description_" + index;
+      label.textContent = say("describeFile", { name: file.name });
+      var box = document.createElement("textarea");
+      box.className = "form-control";
+      box.rows = 2;
+      box.id = "id_description_" + index;
+      box.setAttribute("data-file-description", String(index));
+      wrap.appendChild(label);
+      wrap.appendChild(box);
+      boxes.appendChild(wrap);
+    });
+  }
+
+  function descriptionOf(form, index) {
+    var box = form.querySelector("[data-file-description='" + index + "']");
+    if (box) return box.value;
+    var shared = form.querySelector("textarea[name=description]:not([data-file-description])");
+    return shared && !shared.disabled ? shared.value : "";
+  }
+
   document.querySelectorAll("form[data-upload]").forEach(function (form) {
+    var chooser = form.querySelector("input[type=file]");
+    if (chooser) chooser.addEventListener("change", function () { describeEach(form, chooser); });
     form.addEventListener("submit", function (event) {
       var input = form.querySelector("input[type=file]");
       if (!input || !input.files.length || !window.FormData) return;
@@ -98,11 +144,17 @@
       var button = form.querySelector("button[type=submit]");
       button.disabled = true;
       var files = Array.prototype.slice.call(input.files);
-      files.reduce(function (previous, file) {
-        return previous.then(function () { return uploadOne(form, file, list); });
+      var descriptions = files.map(function (file, index) { return descriptionOf(form, index); });
+      files.reduce(function (previous, file, index) {
+        return previous.then(function () {
+          return uploadOne(form, file, list, descriptions[index]);
+        });
       }, Promise.resolve()).then(function () {
         button.disabled = false;
         input.value = "";
+        describeEach(form, input);
+        var shared = form.querySelector("textarea[name=description]");
+        if (shared) shared.value = "";
         return refreshExhibits().catch(function () {
           // The list could not be fetched: offer a plain reload instead.
           var done = document.createElement("a");
