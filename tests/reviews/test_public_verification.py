@@ -12,14 +12,14 @@ import zipfile
 import pytest
 from django.urls import reverse
 
+from portal.keys import new_signing_key
 from reviews import signing
 from reviews.verifier import verify as verifier
-from tests.reviews.test_signing import new_key_pem
 
 
 def test_the_keys_page_lists_every_key_ever_used(client, settings, db, tmp_path):
     old_fingerprint = signing.current_fingerprint()
-    settings.PORTAL_SIGNING_KEYS = new_key_pem() + settings.PORTAL_SIGNING_KEYS
+    settings.PORTAL_SIGNING_KEYS = new_signing_key() + settings.PORTAL_SIGNING_KEYS
     new_fingerprint = signing.current_fingerprint()
     page = client.get(reverse("brief-signing-keys"))
     assert page.status_code == 200

@@ -23,6 +23,6 @@ class Command(BaseCommand):
 
 
 def settings_module_new_key() -> str:
-    from portal.settings import new_signing_key
+    from portal.keys import new_signing_key
 
     return new_signing_key()
