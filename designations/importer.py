@@ -16,14 +16,24 @@ one executemany, unchanged ones in one UPDATE. On PostgreSQL new rows go in by C
 with keys taken from their sequence beforehand, so that their listings and blocking keys can
 point at them) and a batch's commit does not wait for the disk; other databases take the
 ORM's bulk_create.
+
+The file is parsed in a process of its own (forked, for files of PARSE_APART_FROM bytes or
+more) while this one writes: parsing (JSON or XML, FollowTheMoney's proxies, the content
+hashes and the blocking keys) and writing each take about half of the time, and now overlap.
+The parsing process sends its entries in order, in batches, through a pipe whose small buffer
+holds it back when the writer falls behind, so that memory stays constant in both; it touches
+no database. Where a process cannot be forked, the file is parsed here, with the same result.
 """
 
 import hashlib
 import io
 import logging
+import multiprocessing
+import traceback
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 import orjson
 from django.db import DatabaseError, connection, transaction
@@ -34,7 +44,7 @@ from submissions.models import Regime
 
 from . import names
 from .models import DesignatedParty, Designation, ImportRun, NameKey
-from .parsers import READERS, Entry, EntryError, ListFormatError
+from .parsers import READERS, Entry, EntryError, ListFormatError, PartyEntry, SanctionEntry
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +54,8 @@ ANALYZE_AFTER = 10_000  # rows added or changed
 PROGRESS_EVERY = 2000
 ERRORS_KEPT = 200
 CHUNK = 1024 * 1024
+PARSE_APART_FROM = 4 * 1024 * 1024  # bytes of file from which a separate process parses it
+SEND_EVERY = 500  # entries a message from the parsing process
 # A run that has not reported progress for this long is taken for dead (its worker died).
 STALE_AFTER = timedelta(hours=1)
 
@@ -174,17 +186,17 @@ class Importer:
         if not wanted:
             return {}
         # {external id: (pk, content hash, delisted on, last seen run)}, one query a batch
-        existing = {
-            row[0]: row[1:]
-            for row in DesignatedParty.objects.filter(
-                source=self.source, external_id__in=list(wanted)
-            ).values_list("external_id", "pk", "content_hash", "delisted_on", "last_seen_run_id")
-        }
+        existing = existing_rows(
+            DesignatedParty,
+            self.source,
+            list(wanted),
+            ["pk", "content_hash", "delisted_on", "last_seen_run_id"],
+        )
         run_pk = self.run.pk
         new, changed, unchanged = [], [], []  # (party, digest); (pk, party, digest); pk
         for external_id, entry in wanted.items():
             party = entry.party
-            digest = content_hash(party.content())
+            digest = party.digest or content_hash(party.content())
             current = existing.get(external_id)
             if current is None:
                 new.append((party, digest))
@@ -211,7 +223,7 @@ class Importer:
             [
                 (pk, key)
                 for pk, party in written_parties
-                for key in names.blocking_keys(n["name"] for n in party.names)
+                for key in (party.keys or party_keys(party))
             ],
             copy=self.copy,
         )
@@ -289,29 +301,26 @@ class Importer:
         if missing_refs:
             parties = {
                 **parties,
-                **dict(
-                    DesignatedParty.objects.filter(
-                        source=self.source, external_id__in=list(missing_refs)
-                    ).values_list("external_id", "pk")
-                ),
+                **{
+                    external_id: row[0]
+                    for external_id, row in existing_rows(
+                        DesignatedParty, self.source, list(missing_refs), ["pk"]
+                    ).items()
+                },
             }
         # {external id: (pk, content hash, delisted on, last seen run, party, listed in run)}
-        existing = {
-            row[0]: row[1:]
-            for row in Designation.objects.filter(
-                source=self.source, external_id__in=list(wanted)
-            ).values_list(
-                "external_id", "pk", "content_hash", "delisted_on", "last_seen_run_id",
-                "party_id", "listed_in_run_id",
-            )
-        }  # fmt: skip
+        existing = existing_rows(
+            Designation, self.source, list(wanted),
+            ["pk", "content_hash", "delisted_on", "last_seen_run_id", "party_id",
+             "listed_in_run_id"],
+        )  # fmt: skip
         run_pk = self.run.pk
         new, changed, unchanged = [], [], []  # values of DESIGNATION_FIELDS (+ pk); pk
         for external_id, (entry, sanction) in wanted.items():
             regime_id = self.regimes.get(sanction.program_key)
             if regime_id is None:
                 tally.unknown[sanction.program_key or "(none)"] += 1
-            digest = content_hash(sanction.content())
+            digest = sanction.digest or content_hash(sanction.content())
             current = existing.get(external_id)
             if current is not None and current[3] == run_pk:
                 tally.error(entry.label, f"{external_id} appears twice in the file")
@@ -412,6 +421,33 @@ class Importer:
         return self.tally.counts
 
 
+def existing_rows(model, source: str, external_ids: list[str], names: list[str]) -> dict:
+    """{external id: (values of `names`)} of the rows of `source` among `external_ids`. On
+    PostgreSQL the ids go as one array parameter: an IN list of thousands costs more to
+    build, bind and parse than the lookup itself."""
+    if connection.vendor != "postgresql":
+        return {
+            row[0]: row[1:]
+            for row in model.objects.filter(source=source, external_id__in=external_ids)
+            .values_list("external_id", *names)
+            .iterator()
+        }
+    quote = connection.ops.quote_name
+    opts = model._meta
+    columns = ", ".join(
+        quote(opts.pk.column if name == "pk" else opts.get_field(name.removesuffix("_id")).column)
+        for name in names
+    )
+    # Identifiers come from the model and are quoted; the values are parameters.
+    sql = (
+        f"SELECT {quote('external_id')}, {columns} FROM {quote(opts.db_table)} "  # noqa: S608  # nosec B608
+        f"WHERE {quote('source')} = %s AND {quote('external_id')} = ANY(%s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [source, external_ids])
+        return {row[0]: row[1:] for row in cursor.fetchall()}
+
+
 def insert_keys(rows: list, *, copy: bool = False) -> None:
     """Insert (party id, key) rows: several keys a party, millions a list, where building a
     model instance for each costs more than the insert itself."""
@@ -499,31 +535,167 @@ def save_progress(run: ImportRun, tally: Tally, bytes_read: int) -> None:
     )
 
 
-def run_import(run: ImportRun, path) -> ImportRun:
-    """Read the file at `path` into `run`'s source; record everything on the run."""
-    reader_of = READERS[run.format]
-    importer = Importer(run)
+def party_keys(party) -> frozenset:
+    return frozenset(names.blocking_keys(n["name"] for n in party.names))
+
+
+def prepare(item: Entry | EntryError) -> Entry | EntryError:
+    """Compute what writing `item` needs that depends on it alone (in the parsing process)."""
+    if isinstance(item, Entry):
+        if item.party is not None:
+            item.party.digest = content_hash(item.party.content())
+            item.party.keys = party_keys(item.party)
+        for sanction in item.sanctions:
+            sanction.digest = content_hash(sanction.content())
+    return item
+
+
+@dataclass
+class Reading:
+    """What reading a file found besides its entries."""
+
+    bytes_read: int = 0
+    sha256: str = ""
+    failure: str = ""  # the file could not be read on (the entries before it stand)
+
+
+def read_entries(format: str, path, reading: Reading) -> Iterator[Entry | EntryError]:
+    """The entries of the file at `path`, prepared; `reading` follows the reading."""
     with open(path, "rb") as raw:
         hashing = HashingReader(raw)
         stream = io.BufferedReader(hashing, buffer_size=CHUNK)
         try:
-            for item in reader_of(stream):
-                importer.feed(item)
-                if importer.tally.counts["entries"] % PROGRESS_EVERY == 0:
-                    save_progress(run, importer.tally, hashing.bytes_read)
-            importer.flush()
+            for item in READERS[format](stream):
+                reading.bytes_read = hashing.bytes_read
+                yield prepare(item)
             hashing.drain()
+            reading.sha256 = hashing.digest.hexdigest()
         except (ListFormatError, UnicodeDecodeError, OSError) as error:
-            importer.flush()
-            return _finish(run, importer.tally, hashing, failure=str(error))
+            reading.failure = str(error)
+        reading.bytes_read = hashing.bytes_read
+
+
+# Entries cross the pipe as JSON (orjson): several times cheaper to write and read back than
+# pickled dataclasses, and the values (strings, lists, dicts, dates) come back the same.
+
+
+def _pack(item: Entry | EntryError) -> list:
+    if isinstance(item, EntryError):
+        return [item.label, item.message]
+    party = item.party
+    if party is not None:
+        party = [party.external_id, party.kind, party.schema, party.name, party.names,
+                 party.birth_dates, party.nationalities, party.identifiers, party.digest,
+                 sorted(party.keys)]  # fmt: skip
+    sanctions = [[s.external_id, s.party_ref, s.program_key, s.authority, s.reference,
+                  s.listed_on, s.digest] for s in item.sanctions]  # fmt: skip
+    return [item.label, party, sanctions, item.skipped]
+
+
+def _unpack(packed: list) -> Entry | EntryError:
+    if len(packed) == 2:
+        return EntryError(*packed)
+    label, party, sanctions, skipped = packed
+    if party is not None:
+        *fields, keys = party
+        party = PartyEntry(*fields, keys=frozenset(keys))
+    return Entry(
+        label,
+        party=party,
+        sanctions=[
+            SanctionEntry(
+                ext,
+                ref,
+                program,
+                authority,
+                reference,
+                date.fromisoformat(listed) if listed else None,
+                digest,
+            )
+            for ext, ref, program, authority, reference, listed, digest in sanctions
+        ],  # fmt: skip
+        skipped=skipped,
+    )
+
+
+def _read_apart(format: str, path, pipe) -> None:
+    """The parsing process: send batches of entries [bytes read, [packed entry ...]], then
+    the Reading ({...}), or the traceback of what broke it (a string)."""
+    reading, batch = Reading(), []
+    try:
+        for item in read_entries(format, path, reading):
+            batch.append(_pack(item))
+            if len(batch) >= SEND_EVERY:
+                pipe.send_bytes(orjson.dumps([reading.bytes_read, batch]))
+                batch = []
+        pipe.send_bytes(orjson.dumps([reading.bytes_read, batch]))
+        pipe.send_bytes(orjson.dumps(vars(reading)))
+    except BaseException:  # noqa: BLE001 - whatever it is, the writer must hear of it
+        pipe.send_bytes(orjson.dumps(traceback.format_exc()))
+    finally:
+        pipe.close()
+
+
+def read_entries_apart(format: str, path, reading: Reading) -> Iterator[Entry | EntryError]:
+    """read_entries(), parsed in a forked process while the caller writes what it yields."""
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    parser = context.Process(target=_read_apart, args=(format, path, sending), daemon=True)
+    parser.start()
+    sending.close()
+    try:
+        while True:
+            try:
+                message = orjson.loads(receiving.recv_bytes())
+            except EOFError:
+                raise RuntimeError(f"The parsing process stopped ({parser.exitcode})") from None
+            if isinstance(message, dict):
+                vars(reading).update(message)
+                return
+            if isinstance(message, str):
+                raise RuntimeError(f"The parsing process failed:\n{message}")
+            reading.bytes_read, batch = message
+            for packed in batch:
+                yield _unpack(packed)
+    finally:
+        receiving.close()
+        if parser.is_alive():
+            parser.terminate()
+        parser.join()
+
+
+def _can_fork() -> bool:
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    # A daemonic process (a multiprocessing pool's worker) may not start one.
+    return not multiprocessing.current_process().daemon
+
+
+def run_import(run: ImportRun, path) -> ImportRun:
+    """Read the file at `path` into `run`'s source; record everything on the run."""
+    importer = Importer(run)
+    reading = Reading()
+    apart = run.bytes_total >= PARSE_APART_FROM and _can_fork()
+    entries = (read_entries_apart if apart else read_entries)(run.format, path, reading)
+    try:
+        for item in entries:
+            importer.feed(item)
+            if importer.tally.counts["entries"] % PROGRESS_EVERY == 0:
+                save_progress(run, importer.tally, reading.bytes_read)
+    finally:
+        entries.close()  # the parsing process ends with it
+    importer.flush()
+    if reading.failure:
+        return _finish(run, importer.tally, reading)
     importer.finish()
-    return _finish(run, importer.tally, hashing)
+    return _finish(run, importer.tally, reading)
 
 
-def _finish(run: ImportRun, tally: Tally, hashing: HashingReader, failure: str = "") -> ImportRun:
+def _finish(run: ImportRun, tally: Tally, reading: Reading) -> ImportRun:
     counts = tally.counts
-    run.sha256 = hashing.digest.hexdigest() if not failure else ""
-    run.bytes_read = hashing.bytes_read
+    failure = reading.failure
+    run.sha256 = reading.sha256 if not failure else ""
+    run.bytes_read = reading.bytes_read
     run.entries = counts["entries"]
     run.added, run.changed = counts["added"], counts["changed"]
     run.unchanged, run.skipped = counts["unchanged"], counts["skipped"]

@@ -45,6 +45,9 @@ class PartyEntry:
     birth_dates: list = field(default_factory=list)
     nationalities: list = field(default_factory=list)
     identifiers: list = field(default_factory=list)
+    # Filled by importer.prepare() (in the parsing process): the content's hash, the blocking keys.
+    digest: str = field(default="", compare=False, repr=False)
+    keys: frozenset = field(default=frozenset(), compare=False, repr=False)
 
     def add_name(self, name: str | None, kind: str) -> None:
         name = " ".join((name or "").split())
@@ -87,6 +90,7 @@ class SanctionEntry:
     authority: str = ""
     reference: str = ""
     listed_on: date | None = None
+    digest: str = field(default="", compare=False, repr=False)  # see PartyEntry.digest
 
     def content(self) -> dict:
         return {

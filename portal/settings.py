@@ -288,6 +288,8 @@ LOGOUT_REDIRECT_URL = "home"
 AUTHENTICATION_BACKENDS = [
     # Counts failed sign-ins and refuses locked-out ones before the password is even checked.
     "axes.backends.AxesStandaloneBackend",
+    # Permissions in one query (ModelBackend, after it, then finds them on the user).
+    "portal.auth.PermissionsInOneQuery",
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Lock out an address and account pair after 5 failures for an hour; a success resets the count.

@@ -78,7 +78,7 @@ from .models import (
     SubjectLink,
     Verification,
 )
-from .querysets import OPEN_STATUSES, dossiers_for_review
+from .querysets import OPEN_STATUSES, count_together, dossiers_for_review
 
 
 class CappedCountPaginator(Paginator):
@@ -89,9 +89,18 @@ class CappedCountPaginator(Paginator):
 
     CAP = 1_000  # 20 pages of 50; counting further costs more than it tells a reviewer
 
+    def __init__(self, *args, count_also=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.count_also = count_also  # a queryset counted (in full) in the same statement
+        self.also_counted = None
+
     @cached_property
     def count(self) -> int:
-        counted = self.object_list.order_by().values("pk")[: self.CAP + 1].count()
+        capped = self.object_list.order_by().values("pk")[: self.CAP + 1]
+        if self.count_also is None:
+            counted = capped.count()
+        else:
+            counted, self.also_counted = count_together(capped, self.count_also)
         self.capped = counted > self.CAP
         return min(counted, self.CAP)
 
@@ -134,13 +143,15 @@ class QueueChangeList(ChangeList):
                 queryset=Assignment.objects.active()
                 .select_related("reviewer")
                 .only("id", "dossier_id", "reviewer__email", "reviewer__full_name")
+                .annotate(
+                    review_submitted=Exists(
+                        Review.objects.submitted().filter(
+                            dossier=OuterRef("dossier_id"), reviewer=OuterRef("reviewer_id")
+                        )
+                    )
+                )
                 .order_by("created_at"),
                 to_attr="assignment_list",
-            ),
-            Prefetch(
-                "reviews",
-                queryset=Review.objects.submitted().only("id", "dossier_id", "reviewer_id"),
-                to_attr="submitted_reviews",
             ),
         )
 
@@ -555,14 +566,31 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
         )
         return queryset.filter(condition), False
 
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        # The count of dossiers waiting in triage (the link above the queue) goes with the
+        # queue's own capped count, in one statement.
+        return self.paginator(
+            queryset,
+            per_page,
+            orphans,
+            allow_empty_first_page,
+            count_also=services.triage_queue(request.user),
+        )
+
     def changelist_view(self, request, extra_context=None):
         extra_context = {
             "title": _("Review queue"),
-            "triage_count": services.triage_queue(request.user).count(),
             "all_columns": bool(request.session.get(self.COLUMNS_SESSION_KEY)),
             **(extra_context or {}),
         }
-        return super().changelist_view(request, extra_context)
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None) or {}
+        if "cl" in context and "triage_count" not in context:
+            counted = getattr(context["cl"].paginator, "also_counted", None)
+            if counted is None:  # a changelist that did not count (never, as it stands)
+                counted = services.triage_queue(request.user).count()
+            context["triage_count"] = counted
+        return response
 
     # Columns
 
@@ -593,12 +621,11 @@ class DossierAdmin(ReviewerReadOnly, admin.ModelAdmin):
 
     @admin.display(description=_("reviewers"))
     def reviewers_column(self, dossier):
-        done = {review.reviewer_id for review in dossier.submitted_reviews}
         return format_html_join(
             ", ",
             "{}{}",
             (
-                (a.reviewer.get_full_name(), " ✓" if a.reviewer_id in done else "")
+                (a.reviewer.get_full_name(), " ✓" if a.review_submitted else "")
                 for a in dossier.assignment_list
             ),
         )

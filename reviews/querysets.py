@@ -3,13 +3,35 @@ Reads of the review site. Every dossier a reviewer sees comes from Dossier.objec
 (through "review", `dossiers_for_review`); every package from Package.objects.visible_to.
 """
 
-from django.db import models
+from django.core.exceptions import EmptyResultSet
+from django.db import connections, models
 from django.db.models import Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 # Where a dossier waits for reviewers; approved, rejected, packaged and withdrawn are done.
 OPEN_STATUSES = frozenset({"submitted", "in_review", "information_requested"})
+
+
+def count_together(capped, *others) -> list[int]:
+    """
+    COUNT(*) of each queryset in one statement: the rows of `capped` (sliced, so counted up to
+    its limit), then of each of `others`. Saves a round trip a page where a page shows counts.
+    """
+    parts, params = [], []
+    for queryset in (capped, *others):
+        query = queryset if capped is queryset else queryset.order_by().values("pk")
+        try:
+            sql, part_params = query.query.sql_with_params()
+        except EmptyResultSet:  # a filter that can match nothing (queryset.none())
+            parts.append("0")
+            continue
+        # Django's own compiled SQL; its values stay parameters.
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS counted_{len(parts)})")  # noqa: S608  # nosec B608
+        params += part_params
+    with connections[capped.db].cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(parts)}", params)  # nosec B608
+        return list(cursor.fetchone())
 
 
 def dossiers_for_review(user):
