@@ -19,7 +19,7 @@ def sign_in(client: Client, user, **extra):
 @pytest.mark.parametrize(
     "who,landing", [("alice", "submissions:dossier-list"), ("lena", "admin:index")]
 )
-def test_members_land_on_their_dossiers_and_reviewers_on_the_review_site(request, who, landing):
+def test_members_land_on_their_dossiers_and_reviewers_on_the_review_site(db, request, who, landing):
     user = request.getfixturevalue(who)
     client = Client()
     response = sign_in(client, user)
