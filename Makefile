@@ -51,8 +51,13 @@ MO_FILES := $(PO_FILES:.po=.mo)
 locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po
 	msgfmt --check --output-file $@ $<
 
+# Development settings whatever the shell exports: a production secret key or public host in
+# the environment would make the settings refuse DJANGO_DEBUG=true (portal/settings.py).
+DEV_UNSET := -u DJANGO_SECRET_KEY -u DJANGO_SECRET_KEY_FILE -u DJANGO_ALLOWED_HOSTS
+DEV_ENV := env $(DEV_UNSET) DJANGO_DEBUG=true
+
 messages: $(VENV)/.installed ## Collect new strings into the .po files (then translate them)
-	DJANGO_DEBUG=true $(PY) manage.py makemessages --all --no-obsolete --ignore=.venv --ignore=var \
+	$(DEV_ENV) $(PY) manage.py makemessages --all --no-obsolete --ignore=.venv --ignore=var \
 		--ignore=tests --ignore=bench --ignore=staticfiles
 
 run: system-deps $(VENV)/.installed .env $(MO_FILES) ## Install, migrate, seed the demo, serve on :8000 with a worker and beat
@@ -66,8 +71,8 @@ worker: $(VENV)/.installed ## Run a Celery worker for every queue (needs the sam
 
 # The made-up case of reviews/sample_case.py, built through the services in a throwaway data
 # folder (SQLite, private files, development keys) and rendered for four regimes.
-SAMPLE_ENV := env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL PORTAL_DATA_DIR=var/sample-briefs \
-	DJANGO_DEBUG=true CELERY_TASK_ALWAYS_EAGER=true
+SAMPLE_ENV := env $(DEV_UNSET) -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL \
+	DJANGO_DEBUG=true PORTAL_DATA_DIR=var/sample-briefs CELERY_TASK_ALWAYS_EAGER=true
 sample-briefs: system-deps $(VENV)/.installed $(MO_FILES) ## Render the sample case's briefs into docs/sample-briefs/<REGIME>/
 	rm -rf var/sample-briefs
 	$(SAMPLE_ENV) $(PY) manage.py migrate --no-input -v 0
@@ -101,7 +106,7 @@ format: $(VENV)/.installed-dev ## Format and fix what ruff can
 	$(BIN)/ruff check --fix .
 
 migrations-check: $(VENV)/.installed ## Fail if a model change has no migration
-	DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+	$(DEV_ENV) $(PY) manage.py makemigrations --check --dry-run
 
 clean: ## Remove the virtual environment and local data (database, files, broker)
 	rm -rf $(VENV) var staticfiles

@@ -231,6 +231,20 @@ def test_debug_mode_is_refused_where_the_portal_looks_deployed(tmp_path, environ
     assert "ImproperlyConfigured: DJANGO_DEBUG=true is refused" in result.stderr
 
 
+def test_manage_py_says_why_the_settings_are_refused(tmp_path):
+    """Not Django's later "Models aren't loaded yet", which hides the reason."""
+    result = subprocess.run(  # noqa: S603 - the test's own interpreter and manage.py
+        [sys.executable, str(ROOT / "manage.py"), "makemigrations", "--check", "--dry-run"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+        env={"PATH": os.environ["PATH"], "PORTAL_DATA_DIR": str(tmp_path / "data"),
+             "DJANGO_DEBUG": "true",
+             "DJANGO_SECRET_KEY": "k7Jx2-a-real-production-key-9f8e7d6c5b4a3f2e1d0c"},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "manage.py: the settings are refused: DJANGO_DEBUG=true is refused" in result.stderr
+    assert "AppRegistryNotReady" not in result.stderr and "Traceback" not in result.stderr
+
+
 def test_debug_mode_is_refused_with_a_production_secret_from_a_file(tmp_path):
     key = tmp_path / "secret_key"
     key.write_text("k7Jx2-a-real-production-key-9f8e7d6c5b4a3f2e1d0c\n")
