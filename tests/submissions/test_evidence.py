@@ -12,7 +12,6 @@ from pypdf import PdfWriter
 from portal.models import AuditEvent
 from submissions import services
 from submissions.models import Dossier, Evidence
-from tests.factories import DossierFactory
 
 
 def pdf_bytes(pages: int = 1) -> bytes:
@@ -42,26 +41,6 @@ def named(content: bytes, name: str) -> io.BytesIO:
 def stored_files(settings) -> list[Path]:
     root = Path(settings.STORAGES["default"]["OPTIONS"]["location"])
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
-
-
-@pytest.fixture
-def dossier(alice, org_a):
-    return DossierFactory(organisation=org_a, created_by=alice)
-
-
-@pytest.fixture
-def upload(client, alice, dossier):
-    client.force_login(alice)
-    url = reverse("submissions:evidence-upload", args=[dossier.reference])
-
-    def send(*files, **details):
-        return client.post(
-            url,
-            {"files": list(files), "reliability": "B", "credibility": "2", **details},
-            headers={"accept": "application/json"},
-        )
-
-    return send
 
 
 def test_upload_hashes_sniffs_and_keeps_the_original_name_as_data(upload, dossier, settings):

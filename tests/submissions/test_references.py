@@ -17,26 +17,6 @@ from tests.factories import DossierFactory
 from .test_evidence import PDF, jpeg_bytes, named, pdf_bytes
 
 
-@pytest.fixture
-def dossier(alice, org_a):
-    return DossierFactory(organisation=org_a, created_by=alice)
-
-
-@pytest.fixture
-def upload(client, alice, dossier):
-    client.force_login(alice)
-    url = reverse("submissions:evidence-upload", args=[dossier.reference])
-
-    def send(*files, **details):
-        return client.post(
-            url,
-            {"files": list(files), "reliability": "B", "credibility": "2", **details},
-            headers={"accept": "application/json"},
-        )
-
-    return send
-
-
 def test_exhibits_are_numbered_per_dossier_and_shown_at_upload(upload, dossier, alice, org_a):
     response = upload(named(PDF, "a.pdf"), named(jpeg_bytes(), "photo.jpg"))
 

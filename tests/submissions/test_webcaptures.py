@@ -11,7 +11,6 @@ from django.urls import reverse
 from portal.models import AuditEvent
 from submissions import services, webcaptures
 from submissions.models import Evidence
-from tests.factories import DossierFactory
 
 from .test_evidence import named
 
@@ -62,26 +61,6 @@ MHTML = (
     b"------b\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: binary\r\n"
     b"Content-Location: https://news.example/ruling\r\n\r\n" + PAGE + b"\r\n------b--\r\n"
 )
-
-
-@pytest.fixture
-def dossier(alice, org_a):
-    return DossierFactory(organisation=org_a, created_by=alice)
-
-
-@pytest.fixture
-def upload(client, alice, dossier):
-    client.force_login(alice)
-    url = reverse("submissions:evidence-upload", args=[dossier.reference])
-
-    def send(*files, **details):
-        return client.post(
-            url,
-            {"files": list(files), "reliability": "B", "credibility": "2", **details},
-            headers={"accept": "application/json"},
-        )
-
-    return send
 
 
 @pytest.mark.parametrize(
