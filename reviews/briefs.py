@@ -157,15 +157,36 @@ class PersonSection:
 
     @property
     def documents(self) -> list:
-        return [d for s in self.subjects for d in s.documents.all()]
+        """Each document once (two dossiers often give the same passport): the fullest record."""
+        found = {}
+        for document in (d for s in self.subjects for d in s.documents.all()):
+            key = (document.kind, document.number.strip().upper(), str(document.country))
+            known = found.get(key)
+            if known is None or _filled(document) > _filled(known):
+                found[key] = document
+        return list(found.values())
 
     @property
     def positions(self) -> list:
-        return [p for s in self.subjects for p in s.positions.all()]
+        """Each post once: one that names its organisation covers the same title without it."""
+        posts = [p for s in self.subjects for p in s.positions.all()]
+        named = {(p.title.strip().lower(), str(p.start)) for p in posts if p.organisation}
+        found = {}
+        for post in posts:
+            key = (post.title.strip().lower(), str(post.start))
+            if not post.organisation and key in named:
+                continue
+            found.setdefault((*key, post.organisation.strip().lower()), post)
+        return list(found.values())
 
     @property
     def registrations(self) -> list:
         return [s for s in self.subjects if s.registration_number or s.jurisdiction or s.legal_form]
+
+
+def _filled(record) -> int:
+    """How many of a record's optional dates are known (to keep the fuller of two)."""
+    return sum(bool(getattr(record, name, None)) for name in ("issued_on", "expires_on"))
 
 
 @dataclass
@@ -220,16 +241,16 @@ def consent_scopes(dossier_ids, regime) -> dict[int, str]:
     )
 
 
-def _consent_source(item: Evidence, by_pk: dict) -> int | None:
-    """The source whose consent decides whether `item` is shared: its own, else (for a
-    translation) its original's, up the chain of translations."""
-    seen = set()
+def _consent_sources(item: Evidence, by_pk: dict) -> list[int]:
+    """The sources whose consent decides whether `item` is shared: its own and, for a
+    translation, every original's up the chain (a translation carries their testimony)."""
+    sources, seen = [], set()
     while item is not None and item.pk not in seen:
         if item.source_id is not None:
-            return item.source_id
+            sources.append(item.source_id)
         seen.add(item.pk)
         item = by_pk.get(item.translation_of_id)
-    return None
+    return sources
 
 
 def _ref_key(reference: str) -> tuple:
@@ -300,10 +321,11 @@ def assemble(package, version: int) -> BriefContent:
     by_pk = {item.pk: item for item in evidence}
     included, withheld_ids = [], set()
     for item in evidence:
-        # A translation carries its original's testimony: without a source of its own, it is
-        # shared only as far as its original's source consented.
-        item.consent_source_id = _consent_source(item, by_pk)
-        if item.consent_source_id is not None and item.consent_source_id not in allowed_sources:
+        # A translation carries its original's testimony: it is shared only as far as every
+        # source up the chain consented, whatever source the translation itself names.
+        sources = _consent_sources(item, by_pk)
+        item.consent_source_id = sources[0] if sources else None  # its scope in the manifest
+        if any(source not in allowed_sources for source in sources):
             withheld_ids.add(item.pk)
             continue
         item.source_reference = source_refs.get(item.source_id, "")
@@ -358,20 +380,16 @@ def assemble(package, version: int) -> BriefContent:
         for t in BriefText.objects.filter(regime=regime, subject__dossier_id__in=dossier_ids)
     }
 
-    from designations.gaps import designations_of
+    from designations.gaps import designations_of, split_by_government
 
     existing = designations_of(list(package.persons.values_list("pk", flat=True)))
     persons, withheld_findings, warnings = [], 0, []
     for person in package.persons.all().order_by("name"):
         section = PersonSection(person=person, subjects=by_person.get(person.pk, []))
         section.measures = profile.measures_for("entity" if section.is_entity else "person")
-        for designation in existing.get(person.pk, []):
-            if not designation.is_active:
-                continue
-            own = designation.regime is not None and designation.regime.jurisdiction == (
-                regime.jurisdiction
-            )
-            (section.own_designations if own else section.designations).append(designation)
+        section.own_designations, section.designations = split_by_government(
+            existing.get(person.pk, []), regime
+        )
         withheld_findings += _findings(section, profile, exhibit_of, incidents_withheld, lead_texts)
         _statements(section, answers, exhibit_of, persons_in_dossier, lead_texts)
         for subject in section.subjects:
@@ -396,8 +414,9 @@ def assemble(package, version: int) -> BriefContent:
         {d.organisation.name for d in package.dossiers.select_related("organisation")}
     )
     pseudonyms = sorted(
-        {f"{e.source_reference} ({e.evidence.source_pseudonym})" for e in included
-         if e.source_reference},
+        # references only: pseudonyms are numbered per dossier, so two witnesses of two
+        # dossiers can both be "W-1"; the references (D1-W1, D3-W1) are unique
+        {e.source_reference for e in included if e.source_reference},
         key=_ref_key,
     )  # fmt: skip
     content = BriefContent(

@@ -86,7 +86,7 @@ class DecisionForm(forms.Form):
                 label=str(regime), choices=Decision.Outcome.choices, widget=forms.RadioSelect
             )
             self.fields[f"reason-{regime.pk}"] = forms.CharField(
-                label=_("Reason for this government (needed for a rejection)"),
+                label=_("Reason for this government (sent to the organisation; needed to reject)"),
                 required=False,
                 max_length=10000,
                 widget=forms.Textarea(attrs={"rows": 2}),

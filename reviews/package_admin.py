@@ -627,8 +627,22 @@ class BriefTextAdmin(LeadOnly, admin.ModelAdmin):
     list_display = ["subject", "regime", "answer", "incident", "edited_by", "edited_at"]
     list_select_related = ["subject", "regime", "answer__criterion", "incident", "edited_by"]
     fields = ["regime", "subject", "answer", "incident", "original", "text"]
-    raw_id_fields = ["subject", "answer", "incident"]
     readonly_fields = ["original"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Only records of dossiers this lead may work on: a raw id field would name any
+        # subject or incident (other organisations' drafts included) when the form re-renders.
+        scope = {
+            "subject": "dossier__in",
+            "answer": "dossier__in",
+            "incident": "dossier__in",
+        }.get(db_field.name)
+        if scope is not None:
+            model = db_field.remote_field.model
+            kwargs["queryset"] = model.objects.filter(
+                **{scope: dossiers_for_review(request.user)}
+            ).select_related("dossier")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_queryset(self, request):
         return (

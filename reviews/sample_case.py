@@ -41,7 +41,7 @@ CANARIES = {
     "redaction": "CANARY-REDACTION W-3 is a serving officer",
     "disputed": "CANARY-DISPUTED the unit had 400 members",
     "nonconsent_answer": "CANARY-NONCONSENT-ANSWER as the guard told us",
-    "nonconsent_narrative": "CANARY-NONCONSENT-NARRATIVE seen from the guard tower",
+    "nonconsent_narrative": "as a guard saw it from the watchtower at the barracks gate",
     "note": "CANARY-NOTE reviewers only",
 }
 PERSON_A = {"name": "Sok Vannak", "name_original": "សុខ វណ្ណៈ", "passport": "KHP-A-5550101"}
@@ -392,7 +392,7 @@ def make_packages(case: Case, *, language: str = "en") -> dict[str, Package]:
             dossiers=case.dossiers.values(),
             by=case.lead,
             cover_note="Three submitting organisations ask for the designation of two "
-            "officials and the unit they command.",
+            "officials and a provincial security unit.",
             language=language,
         )
         case.packages[regime.key] = packages.mark_ready(package, by=case.lead)

@@ -618,9 +618,8 @@ class RegimeCompleteness:
     warnings: list[str] = field(default_factory=list)
     # Every applicable item with its state, in checklist order.
     items: list["ItemState"] = field(default_factory=list)
-    # The criteria (ids) that apply to this dossier, and those of them that are judgements
-    # (the only ones with answers a reviewer can verify).
-    applicable: set[int] = field(default_factory=set)
+    # The criteria (ids) that apply to this dossier and are judgements (the only ones with
+    # answers a reviewer can verify).
     judgements: set[int] = field(default_factory=set)
 
     @property
@@ -756,7 +755,6 @@ def completeness_for(dossiers) -> dict[int, list[RegimeCompleteness]]:
                 criterion = item.criterion
                 if criterion.applies_to not in always and criterion.applies_to not in kinds:
                     continue
-                row.applicable.add(criterion.pk)
                 if criterion.rule:
                     outcome = RULES[criterion.rule](facts, regime)
                     closed = outcome.met

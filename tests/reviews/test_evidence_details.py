@@ -107,14 +107,13 @@ def test_the_annex_names_originals_and_never_a_withheld_one(
     assert f"Translation of {photo_ref}." in us_text
     entries = {e["number"]: e for e in us_manifest["exhibits"]}
     assert entries[case.caption.reference]["translation_of"] == photo_ref
-    # The guard's statement is withheld from the US: its translation without a source of its
-    # own is withheld with it; the one a consenting source vouched for says only "not included".
+    # The guard's statement is withheld from the US: every translation of it is withheld with
+    # it, the one that a consenting source vouched for too (it carries the guard's testimony).
     assert "CANARY-TRANSLATION" not in us_text
     assert "CANARY-TRANSLATION" not in json.dumps(us_manifest)
     assert case.unsourced.reference not in entries
-    assert "A translation; its original is not included." in us_text
-    assert entries[case.vouched.reference]["original_included"] is False
-    assert entries[case.vouched.reference]["translation_of"] is None
+    assert case.vouched.reference not in entries
+    assert "confirmed by the survivor" not in us_text
     assert statement_ref not in us_text and statement_ref not in json.dumps(us_manifest)
     # The UK has the witness's consent: both translations name their original.
     assert uk_text.count(f"Translation of {statement_ref}.") == 2

@@ -209,3 +209,24 @@ def test_a_brief_waiting_with_no_worker_says_so_on_its_page(
     monkeypatch.setattr(health, "queues_without_consumer", lambda: [])
     page = client.get(reverse("admin:reviews_package_change", args=[package.pk])).content.decode()
     assert "no worker consumes the briefs queue" not in page
+
+
+def test_the_brief_wording_form_offers_only_records_the_lead_may_work_on(client, lena, in_review):
+    """Another organisation's draft subject or incident is neither offered nor named."""
+    from tests.factories import DossierFactory, IncidentFactory, OrganisationFactory, SubjectFactory
+
+    draft = DossierFactory(organisation=OrganisationFactory(name="Other NGO"))
+    hidden = SubjectFactory(dossier=draft, name="CANARY-DRAFT-SUBJECT")
+    hidden_incident = IncidentFactory(dossier=draft, title="CANARY-DRAFT-INCIDENT")
+    SubjectFactory(dossier=in_review, name="Reviewable Subject")
+    client.force_login(lena)
+    url = reverse("admin:reviews_brieftext_add")
+    page = client.get(url).content.decode()
+    assert "Reviewable Subject" in page
+    assert "CANARY-DRAFT" not in page
+    # Posting the hidden ids does not name them either: the choice is refused.
+    response = client.post(url, {"subject": hidden.pk, "incident": hidden_incident.pk, "text": ""})
+    assert response.status_code == 200  # the form again, not a saved wording
+    page = response.content.decode()
+    assert "CANARY-DRAFT" not in page
+    assert "Select a valid choice" in page
